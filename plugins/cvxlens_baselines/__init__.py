@@ -1,0 +1,1 @@
+"""cvxlens built-in plugin 'baselines' (being written; registers nothing yet)."""

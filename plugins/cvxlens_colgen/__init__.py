@@ -1,0 +1,1 @@
+"""cvxlens built-in plugin 'colgen' (being written; registers nothing yet)."""

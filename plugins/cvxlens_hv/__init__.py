@@ -1,0 +1,1 @@
+"""cvxlens built-in plugin 'hv' (being written; registers nothing yet)."""

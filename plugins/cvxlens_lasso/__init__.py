@@ -1,0 +1,1 @@
+"""cvxlens built-in plugin 'lasso' (being written; registers nothing yet)."""

@@ -1,0 +1,1 @@
+"""cvxlens built-in plugin 'lp' (being written; registers nothing yet)."""

@@ -1,0 +1,1 @@
+"""cvxlens built-in plugin 'meanfield' (being written; registers nothing yet)."""

@@ -1,0 +1,1 @@
+"""cvxlens built-in plugin 'ntk' (being written; registers nothing yet)."""

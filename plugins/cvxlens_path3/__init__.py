@@ -1,0 +1,1 @@
+"""cvxlens built-in plugin 'path3' (being written; registers nothing yet)."""

@@ -1,0 +1,1 @@
+"""cvxlens built-in plugin 'reflection' (being written; registers nothing yet)."""
