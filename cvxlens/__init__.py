@@ -15,6 +15,8 @@ from .network import ParallelReLUNetwork3, ReLUNetwork, relu
 from .patterns import enumerate_patterns, pattern_count_bound, sample_patterns
 from .plugins import MethodInfo, get_method, list_methods, register_plugin, reload_plugins
 from .problem import Problem
+from .results import Results
+from .runner import compare
 from .solution import BOUND_KINDS, FINISHED_STATUSES, STATUSES, Solution
 
 __version__ = "0.1.0"
@@ -25,5 +27,5 @@ __all__ = [
     "Deadline", "hookimpl", "solve", "list_methods", "get_method", "MethodInfo",
     "register_plugin", "reload_plugins", "enumerate_patterns", "sample_patterns",
     "pattern_count_bound", "CvxlensError", "UnknownMethodError", "UnknownOptionError",
-    "OptionError", "UnsupportedProblemError", "ProblemTooLargeError",
+    "OptionError", "UnsupportedProblemError", "ProblemTooLargeError", "compare", "Results",
 ]

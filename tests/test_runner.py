@@ -1,0 +1,266 @@
+"""cvxlens.compare / Results: isolation, timeouts, resume, parallel runs, serialization."""
+
+import json
+import time
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+import cvxlens
+from cvxlens import runner
+from cvxlens.results import RECORD_KEYS, Results, read_journal
+
+import _toy_methods as toy
+
+
+@pytest.fixture(scope="module", autouse=True)
+def toy_plugin():
+    cvxlens.register_plugin(toy.ToyPlugin(), "toy-runner")
+    yield
+    from cvxlens.plugins import unregister_plugin
+    unregister_plugin("toy-runner")
+
+
+@pytest.fixture
+def prob():
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((25, 2))
+    y = rng.standard_normal(25)
+    return cvxlens.Problem(X, y, beta=0.1)
+
+
+def test_isolation_every_failure_becomes_a_record(prob):
+    names = ["toy_ridge", "toy_raise", "toy_crash", "toy_1d"]
+    res = cvxlens.compare(prob, methods=names, timeout=20, test=(prob.X[:5], prob.y[:5]))
+    by = {r["method"]: r for r in res}
+    assert [r["method"] for r in res] == names
+    assert by["toy_ridge"]["status"] == "converged"
+    assert by["toy_ridge"]["error"] is None
+    assert by["toy_raise"]["status"] == "failed"
+    assert "RuntimeError: toy boom" in by["toy_raise"]["error"]
+    assert "toy boom" in by["toy_raise"]["info"]["traceback"]
+    assert by["toy_crash"]["status"] == "failed"
+    assert "SIGKILL" in by["toy_crash"]["error"]
+    assert by["toy_1d"]["status"] == "unsupported"
+    assert "d = 1" in by["toy_1d"]["error"]
+    for r in res:
+        assert set(RECORD_KEYS) <= set(r)
+    assert not res.all_finished
+    assert {r["method"] for r in res.unfinished()} == {"toy_raise", "toy_crash", "toy_1d"}
+
+
+def test_record_fields_match_an_independent_evaluation(prob):
+    Xt, yt = prob.X[:7] + 0.1, prob.y[:7]
+    res = cvxlens.compare(prob, methods=["toy_ridge"], seeds=[3], test=(Xt, yt),
+                          options={"toy_ridge": {"width": 5}})
+    r = res[0]
+    net = toy.ridge_fit(prob, 5, 3)  # what the toy method computes, evaluated here
+    assert r["objective"] == pytest.approx(prob.objective(net), rel=1e-12)
+    assert r["train_mse"] == pytest.approx(np.mean((net.predict(prob.X) - prob.y) ** 2), rel=1e-12)
+    assert r["test_mse"] == pytest.approx(np.mean((net.predict(Xt) - yt) ** 2), rel=1e-12)
+    assert r["n_neurons"] == net.n_neurons
+    assert r["options"]["width"] == 5 and r["options"]["seed"] == 3
+    assert r["options"]["time_limit"] == pytest.approx(0.9 * 60.0)
+    assert r["accuracy"] is None
+    assert r["beta"] == 0.1 and r["seed"] == 3 and r["dataset"] == "problem"
+    assert (r["loss"], r["bias"], r["scale"], r["n"], r["d"]) == ("squared", "regularized", "sum", 25, 2)
+    net2 = res.networks[("toy_ridge", "problem", 0.1, 3)]
+    assert prob.objective(net2) == pytest.approx(r["objective"], rel=1e-12)
+
+
+def test_hung_solver_is_killed_and_soft_limit_keeps_the_network(prob):
+    t0 = time.perf_counter()
+    res = cvxlens.compare(prob, methods=["toy_hang", "toy_soft", "toy_ridge"], timeout=1.0,
+                          grace=0.5)
+    elapsed = time.perf_counter() - t0
+    by = {r["method"]: r for r in res}
+    assert by["toy_hang"]["status"] == "timeout"
+    assert by["toy_hang"]["objective"] is None
+    assert "killed" in by["toy_hang"]["error"]
+    assert 1.4 < by["toy_hang"]["time_s"] < 4.0
+    # the well-behaved one stopped at its soft limit 0.9 s and kept its network
+    assert by["toy_soft"]["status"] == "timeout"
+    assert by["toy_soft"]["objective"] is not None
+    assert by["toy_soft"]["options"]["time_limit"] == pytest.approx(0.9)
+    assert by["toy_ridge"]["status"] == "converged"
+    assert elapsed < 10
+
+
+def test_user_time_limit_is_capped_by_the_timeout(prob):
+    res = cvxlens.compare(prob, methods=["toy_soft"], timeout=2.0,
+                          options={"toy_soft": {"time_limit": 0.2}})
+    assert res[0]["options"]["time_limit"] == pytest.approx(0.2)
+    assert res[0]["time_s"] < 1.5
+
+
+def test_parallel_runs_overlap(prob):
+    t0 = time.perf_counter()
+    res = cvxlens.compare(prob, methods=["toy_hang"], seeds=[0, 1], timeout=2.0, grace=0.5,
+                          n_jobs=2)
+    elapsed = time.perf_counter() - t0
+    assert [r["status"] for r in res] == ["timeout", "timeout"]
+    assert [r["seed"] for r in res] == [0, 1]
+    assert elapsed < 4.5  # sequential would take >= 5 s
+
+
+def test_parallel_mixed_results_in_plan_order(prob):
+    res = cvxlens.compare(prob, methods=["toy_ridge", "toy_raise"], seeds=[0, 1, 2], n_jobs=2)
+    assert [(r["method"], r["seed"]) for r in res] == [
+        ("toy_ridge", 0), ("toy_ridge", 1), ("toy_ridge", 2),
+        ("toy_raise", 0), ("toy_raise", 1), ("toy_raise", 2)]
+    assert [r["status"] for r in res] == ["converged"] * 3 + ["failed"] * 3
+    objs = [r["objective"] for r in res[:3]]
+    assert len(set(objs)) == 3  # seeds matter
+
+
+def test_resume_skips_journaled_runs(prob, tmp_path):
+    calls = []
+    res1 = cvxlens.compare(prob, methods=["toy_ridge", "toy_raise"], seeds=[0, 1], out=tmp_path,
+                           progress=lambda rec, k, n: calls.append((rec["method"], k, n)))
+    journal = tmp_path / "results.jsonl"
+    assert len(read_journal(journal)) == 4
+    assert [c[1:] for c in calls] == [(1, 4), (2, 4), (3, 4), (4, 4)]
+
+    executed = []
+    real = runner._execute_run
+
+    def spy(run, *a, **k):
+        executed.append((run.method, run.seed))
+        return real(run, *a, **k)
+
+    runner._execute_run = spy
+    try:
+        res2 = cvxlens.compare(prob, methods=["toy_ridge", "toy_raise"], seeds=[0, 1, 2],
+                               out=tmp_path)
+        assert executed == [("toy_ridge", 2), ("toy_raise", 2)]
+        assert len(res2) == 6
+        old = {(r["method"], r["seed"]): r for r in res1}
+        for r in res2:
+            if r["seed"] < 2:
+                assert r == old[(r["method"], r["seed"])]
+        assert len(read_journal(journal)) == 6
+        executed.clear()
+        res3 = cvxlens.compare(prob, methods=["toy_ridge", "toy_raise"], seeds=[0, 1, 2],
+                               out=tmp_path, retry_failed=True)
+        assert executed == [("toy_raise", 0), ("toy_raise", 1), ("toy_raise", 2)]
+        assert len(res3) == 6
+    finally:
+        runner._execute_run = real
+
+
+def test_journal_survives_a_truncated_last_line(prob, tmp_path):
+    cvxlens.compare(prob, methods=["toy_ridge"], out=tmp_path)
+    journal = tmp_path / "results.jsonl"
+    with journal.open("a") as fh:
+        fh.write('{"method": "toy_ridge", "datas')  # killed while writing
+    res = cvxlens.compare(prob, methods=["toy_ridge"], seeds=[0, 1], out=tmp_path)
+    assert [r["seed"] for r in res] == [0, 1]
+    assert all(r["status"] == "converged" for r in res)
+
+
+def test_json_and_csv_round_trip(prob, tmp_path):
+    res = cvxlens.compare(prob, methods=["toy_ridge", "toy_raise", "toy_1d"], seeds=[0, 1],
+                          betas=[0.1, 2.0], test=(prob.X, prob.y))
+    assert len(res) == 3 * 2 * 2  # toy_1d: unsupported, one record per beta and seed
+    res.to_json(tmp_path / "r.json")
+    back = Results.from_json(tmp_path / "r.json")
+    assert back.records == res.records
+    res.to_csv(tmp_path / "r.csv")
+    back = Results.from_csv(tmp_path / "r.csv")
+    assert back.records == res.records
+    res.to_jsonl(tmp_path / "r.jsonl")
+    assert Results.from_json(tmp_path / "r.jsonl").records == res.records
+    json.loads((tmp_path / "r.json").read_text())  # strict JSON
+
+
+def test_beta_sweep_and_mean_scale(prob):
+    pm = cvxlens.Problem(prob.X, prob.y, beta=0.01, scale="mean")
+    res = cvxlens.compare(pm, methods=["toy_ridge"], betas=[0.01, 0.1])
+    for r in res:
+        net = res.networks[("toy_ridge", "problem", r["beta"], 0)]
+        p = cvxlens.Problem(prob.X, prob.y, beta=r["beta"], scale="mean")
+        assert r["objective"] == pytest.approx(p.objective(net), rel=1e-12)
+        assert r["scale"] == "mean"
+    assert [r["beta"] for r in res] == [0.01, 0.1]
+
+
+def test_dataset_input_uses_default_beta_and_test_split():
+    rng = np.random.default_rng(1)
+    ds = SimpleNamespace(name="toyds", X_train=rng.standard_normal((20, 3)),
+                         y_train=rng.standard_normal(20), X_test=rng.standard_normal((6, 3)),
+                         y_test=rng.standard_normal(6), default_beta=0.5, description="")
+    res = cvxlens.compare(ds, methods=["toy_ridge"], bias="none")
+    r = res[0]
+    assert r["dataset"] == "toyds" and r["beta"] == 0.5 and r["bias"] == "none"
+    assert r["test_mse"] is not None
+
+
+def test_classification_records_accuracy():
+    rng = np.random.default_rng(2)
+    X = rng.standard_normal((30, 2))
+    y = np.where(X[:, 0] > 0, 1.0, -1.0)
+    p = cvxlens.Problem(X, y, beta=0.1, loss="logistic")
+    res = cvxlens.compare(p, methods=["toy_ridge"], test=(X, y), options={"toy_ridge": {"width": 20}})
+    r = res[0]
+    net = res.networks[("toy_ridge", "problem", 0.1, 0)]
+    acc = np.mean(np.where(net.predict(X) >= 0, 1, -1) == y)
+    assert r["accuracy"] == pytest.approx(acc) and r["train_accuracy"] == pytest.approx(acc)
+    assert acc > 0.8
+
+
+def test_default_methods_skip_unsupported(prob, monkeypatch):
+    infos = [m for m in cvxlens.list_methods(include_errors=False)
+             if m.name in ("toy_ridge", "toy_1d")]
+    monkeypatch.setattr(runner, "list_methods", lambda include_errors=False: infos)
+    res = cvxlens.compare(prob)
+    assert [r["method"] for r in res] == ["toy_ridge"]
+    assert res.skipped and res.skipped[0][0] == "toy_1d"
+    res = cvxlens.compare(prob, methods="all")
+    assert [r["status"] for r in res] == ["unsupported", "converged"]
+
+
+def test_bad_arguments_raise_before_running(prob):
+    with pytest.raises(cvxlens.UnknownMethodError, match="available methods"):
+        cvxlens.compare(prob, methods=["nope"])
+    with pytest.raises(cvxlens.UnknownOptionError, match="widht"):
+        cvxlens.compare(prob, methods=["toy_ridge"], options={"toy_ridge": {"widht": 3}})
+    with pytest.raises(cvxlens.OptionError, match="width"):
+        cvxlens.compare(prob, methods=["toy_ridge"], options={"toy_ridge": {"width": -1}})
+    with pytest.raises(ValueError, match="seeds="):
+        cvxlens.compare(prob, methods=["toy_ridge"], options={"toy_ridge": {"seed": 1}})
+    with pytest.raises(ValueError, match="beta must be > 0"):
+        cvxlens.compare(prob, methods=["toy_ridge"], betas=[0.1, -1])
+    with pytest.raises(ValueError, match="timeout"):
+        cvxlens.compare(prob, methods=["toy_ridge"], timeout=0)
+    with pytest.raises(ValueError, match="seeds"):
+        cvxlens.compare(prob, methods=["toy_ridge"], seeds=[-1])
+    with pytest.raises(ValueError, match="conflicts"):
+        cvxlens.compare(prob, methods=["toy_ridge"], loss="hinge")
+    with pytest.raises(ValueError, match="X_test"):
+        cvxlens.compare(prob, methods=["toy_ridge"], test=(np.ones((3, 5)), np.ones(3)))
+    with pytest.raises(TypeError, match="Problem or a Dataset"):
+        cvxlens.compare((prob.X, prob.y), methods=["toy_ridge"])
+
+
+def test_results_helpers_and_table(prob):
+    recs = [
+        dict(method="a", dataset="d", beta=1.0, seed=0, status="optimal", objective=2.0,
+             lower_bound=2.0, bound_kind="global"),
+        dict(method="b", dataset="d", beta=1.0, seed=0, status="converged", objective=2.5,
+             lower_bound=2.4, bound_kind="subsampled"),
+        dict(method="c", dataset="d", beta=1.0, seed=0, status="failed", objective=None,
+             lower_bound=9.0, bound_kind="global", error="x"),
+    ]
+    res = Results(recs)
+    assert res.best_lower_bound() == 2.0  # the failed run's bound is ignored
+    assert res.best_lower_bound(kind="subsampled") == 2.4
+    assert res.best_objective() == 2.0
+    assert res.gap(recs[1]) == pytest.approx(0.25)
+    assert len(res.filter(method=("a", "b"))) == 2
+    from rich.console import Console
+    con = Console(record=True, width=200)
+    con.print(res.table())
+    text = con.export_text()
+    assert "subsampled" in text and "optimal" in text and "25%" in text
+    assert res.summary_lines() == ["c (beta=1, seed=0): failed - x"]
