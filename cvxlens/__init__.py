@@ -13,6 +13,7 @@ from .method import (
 )
 from .network import ParallelReLUNetwork3, ReLUNetwork, relu
 from .patterns import enumerate_patterns, pattern_count_bound, sample_patterns
+from .polar import PolarOracle, PolarResult, polar
 from .plugins import MethodInfo, get_method, list_methods, register_plugin, reload_plugins
 from .problem import Problem
 from .results import Results
@@ -28,4 +29,5 @@ __all__ = [
     "register_plugin", "reload_plugins", "enumerate_patterns", "sample_patterns",
     "pattern_count_bound", "CvxlensError", "UnknownMethodError", "UnknownOptionError",
     "OptionError", "UnsupportedProblemError", "ProblemTooLargeError", "compare", "Results",
+    "polar", "PolarResult", "PolarOracle",
 ]
