@@ -6,6 +6,7 @@ Public API (see docs/ and DESIGN): ``Problem``, ``ReLUNetwork``, ``ParallelReLUN
 """
 
 from .api import solve
+from .datasets import Dataset, DatasetError, DatasetInfo, list_datasets, load_dataset
 from .hookspecs import hookimpl
 from .method import (
     COMMON_OPTIONS, Capabilities, CvxlensError, Deadline, Method, Option, OptionError,
@@ -13,7 +14,6 @@ from .method import (
 )
 from .network import ParallelReLUNetwork3, ReLUNetwork, relu
 from .patterns import enumerate_patterns, pattern_count_bound, sample_patterns
-from .polar import PolarOracle, PolarResult, polar
 from .plugins import MethodInfo, get_method, list_methods, register_plugin, reload_plugins
 from .problem import Problem
 from .results import Results
@@ -29,5 +29,5 @@ __all__ = [
     "register_plugin", "reload_plugins", "enumerate_patterns", "sample_patterns",
     "pattern_count_bound", "CvxlensError", "UnknownMethodError", "UnknownOptionError",
     "OptionError", "UnsupportedProblemError", "ProblemTooLargeError", "compare", "Results",
-    "polar", "PolarResult", "PolarOracle",
+    "Dataset", "DatasetError", "DatasetInfo", "load_dataset", "list_datasets",
 ]
