@@ -280,7 +280,7 @@ class Results:
             row += [f"[{styles.get(status, '')}]{status}[/]" if status in styles else status,
                     _fmt(r.get("objective"), ".6g"), _fmt(r.get("lower_bound"), ".6g"),
                     r.get("bound_kind") or "-",
-                    "-" if gap is None else f"{100 * gap:.2g}%",
+                    "-" if gap is None else f"{100 * gap:.3g}%",
                     _fmt(r.get("train_mse")), _fmt(r.get("test_mse"))]
             if classification:
                 row.append(_fmt(r.get("accuracy"), ".3f"))

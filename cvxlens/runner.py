@@ -96,8 +96,10 @@ def compare(prob_or_dataset, methods=None, seeds=(0,), betas=None, timeout: floa
     dataset_name : str, optional
         Name recorded in the ``dataset`` field (default: the dataset's name, or ``"problem"``).
     loss, bias, scale : str, optional
-        Problem conventions when ``prob_or_dataset`` is a Dataset (defaults: the dataset's
-        ``loss`` attribute or ``"squared"``, ``"regularized"``, ``"sum"``).
+        Problem conventions when ``prob_or_dataset`` is a Dataset (defaults: ``"logistic"`` for
+        a classification dataset, else ``"squared"``; ``"regularized"``; ``"sum"``). With
+        ``scale="mean"`` and no ``betas`` the beta is ``default_beta / n_train`` (same
+        minimizers as the sum-scaled default).
     retry_failed : bool
         Re-run journaled runs whose status is ``failed`` or ``timeout``.
     grace : float
@@ -217,16 +219,21 @@ def _resolve_problem(obj, betas, test, dataset_name, loss, bias, scale):
                 f"given ({obj!r}); build the Problem with the conventions you want")
         return obj, dataset_name or "problem", test
     if _is_dataset(obj):
+        scale = scale or "sum"
         if betas is None:
             beta = getattr(obj, "default_beta", None)
             if beta is None:
                 raise ValueError(f"dataset {getattr(obj, 'name', '?')!r} has no default_beta; "
                                  "pass betas=[...]")
+            if scale == "mean":  # default_beta is for the sum-scaled objective
+                beta = beta / len(obj.y_train)
         else:
             beta = _resolve_betas(betas, None)[0]
-        prob = Problem(obj.X_train, obj.y_train, beta,
-                       loss=loss or getattr(obj, "loss", None) or "squared",
-                       bias=bias or "regularized", scale=scale or "sum")
+        if loss is None:
+            loss = getattr(obj, "loss", None) or (
+                "logistic" if getattr(obj, "task", "regression") == "classification" else "squared")
+        prob = Problem(obj.X_train, obj.y_train, beta, loss=loss, bias=bias or "regularized",
+                       scale=scale)
         if test is None:
             Xt, yt = getattr(obj, "X_test", None), getattr(obj, "y_test", None)
             if Xt is not None and yt is not None and len(yt) > 0:

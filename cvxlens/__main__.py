@@ -1,0 +1,7 @@
+"""``python -m cvxlens`` = the ``cvxlens`` command."""
+
+import sys
+
+from .cli import main
+
+sys.exit(main())
