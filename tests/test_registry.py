@@ -2,6 +2,7 @@
 never stops the others (built-ins and a working third-party plugin)."""
 
 import importlib
+import importlib.util
 import json
 import os
 import subprocess
@@ -109,3 +110,45 @@ def test_compare_is_unaffected_by_broken_plugins(on_path):
     assert res[0]["status"] == "converged"
     with pytest.raises(cvxlens.UnknownMethodError, match="broken_demo"):
         cvxlens.compare(p, methods=["broken_demo"])
+
+
+# ------------------------------------------------------------------ the plugin template
+TEMPLATE = TESTS.parent / "examples" / "plugin_template"
+
+
+def test_plugin_template_keeps_the_contract():
+    sys.path.insert(0, str(TEMPLATE / "src"))
+    try:
+        import cvxlens_example_plugin as mod
+        cvxlens.register_plugin(mod, "example-template")
+        from cvxlens.testing import check_method
+        report = check_method("example_rf", width=6)
+        assert report["status"] == "optimal"
+    finally:
+        from cvxlens.plugins import unregister_plugin
+        unregister_plugin("example-template")
+        sys.path.remove(str(TEMPLATE / "src"))
+        sys.modules.pop("cvxlens_example_plugin", None)
+
+
+@pytest.mark.slow
+def test_plugin_template_installs_and_its_tests_pass(tmp_path):
+    """pip-install the template (no deps) into a directory, then run the template's own tests
+    in a subprocess that sees it only through its entry point."""
+    target = tmp_path / "site"
+    cmd = [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--target",
+           str(target), str(TEMPLATE)]
+    if all(importlib.util.find_spec(m) is not None for m in ("setuptools", "wheel")):
+        cmd.insert(4, "--no-build-isolation")
+    p = subprocess.run(cmd, capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    assert p.returncode == 0, p.stderr
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join([str(target), env.get("PYTHONPATH", "")])
+    p = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                        str(TEMPLATE / "tests")], capture_output=True, text=True, timeout=300,
+                       cwd=TEMPLATE, env=env)
+    assert p.returncode == 0, p.stdout + p.stderr
+    p = subprocess.run([sys.executable, "-m", "cvxlens", "methods", "--json"], env=env,
+                       capture_output=True, text=True, timeout=120)
+    names = {m["name"]: m for m in json.loads(p.stdout)}
+    assert names["example_rf"]["plugin"] == "example"
