@@ -17,6 +17,9 @@ from cvxlens import OptionError, ProblemTooLargeError
 
 lp = pytest.importorskip("cvxlens_lp")
 
+# the size test builds PuLP models directly; PuLP 3.x announces its 4.0 API on every variable
+pytestmark = pytest.mark.filterwarnings("ignore:.*PuLP 4.0:DeprecationWarning")
+
 
 # --------------------------------------------------------------------------- brute force
 def _losses(kind, F, y):

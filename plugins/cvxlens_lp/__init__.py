@@ -175,7 +175,7 @@ def program_size(problem, width: int = 2, step: float = 0.5, rescale: bool = Tru
 
 
 # ----------------------------------------------------------------- heuristic incumbent
-def grid_coordinate_descent(spec: QuantizedSpec, rng, deadline=None, restarts: int = 4,
+def grid_coordinate_descent(spec: QuantizedSpec, rng, deadline=None, restarts: int = 16,
                             max_sweeps: int = 50):
     """Best grid network found by exact coordinate descent on the grid (each parameter moved to
     its best grid value, vectorized over the K values) from the grid point nearest 0 and random
@@ -361,9 +361,10 @@ def _too_large_message(problem, spec, size, total, limit):
         f"({size['binaries']:,} binary) and {size['constraints']:,} constraints "
         f"(n={n} samples x m={m} neurons x K={K} grid points; the size grows linearly in n, in m "
         f"and in 2/step), above max_size={limit:,} variables + constraints. Use fewer samples "
-        f"(about {n_fit} fit at this width and step), fewer neurons (width), a coarser step "
-        f"(e.g. step=1 or 2), or raise max_size if you can wait for the solver (measured: CBC "
-        f"proves optimality within seconds only up to about n=100 samples with one neuron).")
+        f"(about {n_fit} fit under max_size at this width and step), fewer neurons (width), a "
+        f"coarser step (e.g. step=1 or 2), or raise max_size if you can wait for the solver "
+        f"(measured: CBC proves optimality within 30 s only up to about n=100 samples with one "
+        f"neuron; see docs/methods/lp.md).")
 
 
 @cvxlens.hookimpl
