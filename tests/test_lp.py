@@ -325,3 +325,55 @@ def test_cli_compare_survey_example(tmp_path):
     code = cli.main(["compare", "--dataset", "survey-example", "--methods", "lp,lasso",
                      "--out", str(tmp_path), "--json"])
     assert code == 0
+
+
+# --------------------------------------------------------------------------- slow checks
+@pytest.mark.slow
+def test_quantized_optimum_above_lbfgsb_box_optimum_free_bias():
+    """Continuous box optimum from 60 L-BFGS-B restarts (m = 1, d = 1, free biases): the
+    quantized optima for eps = 1/2, 1/4, 1/8 never go below it and never increase."""
+    from scipy.optimize import minimize
+
+    x = np.array([-0.8, -0.3, 0.1, 0.5, 0.9])
+    y = np.array([0.05, 0.0, 0.1, 0.35, 0.6])
+    beta = 0.05
+    prob = cvxlens.Problem(x.reshape(-1, 1), y, beta=beta, bias="free")
+
+    def fg(th):
+        J, (dW, db, da, dc) = prob.objective_and_grad(th[:1].reshape(1, 1), th[1:2], th[2:3],
+                                                      th[3])
+        return J, np.concatenate([dW.ravel(), db, da, [dc]])
+
+    rng = np.random.default_rng(0)
+    best = min(minimize(fg, rng.uniform(-1, 1, 4), jac=True, method="L-BFGS-B",
+                        bounds=[(-1, 1)] * 4).fun for _ in range(60))
+    qs = []
+    for step in (0.5, 0.25, 0.125):
+        sol = cvxlens.solve(prob, "lp", width=1, step=step, rescale=False, relax=False,
+                            timeout=120)
+        assert sol.status == "optimal"
+        qs.append(sol.objective)
+    print("L-BFGS-B box optimum", best, "quantized", qs)
+    assert all(q >= best - 1e-9 for q in qs), (qs, best)
+    assert qs[0] >= qs[1] - 1e-12 >= qs[2] - 2e-12, qs
+    assert qs[-1] - best < 0.2 * (qs[0] - best), (qs, best)  # measured 0.0017 vs 0.022
+
+
+@pytest.mark.slow
+def test_lp_equals_brute_force_random_property():
+    """Property: on random tiny 1-D problems the lp optimum is the brute-force grid minimum."""
+    hyp = pytest.importorskip("hypothesis")
+    st = pytest.importorskip("hypothesis.strategies")
+
+    @hyp.settings(max_examples=6, deadline=None, derandomize=True)
+    @hyp.given(seed=st.integers(0, 10_000), bias=st.sampled_from(["none", "regularized", "free"]),
+               beta=st.sampled_from([0.01, 0.1, 1.0]))
+    def check(seed, bias, beta):
+        X, y = _data(4, 1, seed=seed)
+        prob = cvxlens.Problem(X, y, beta=beta, bias=bias)
+        sol = cvxlens.solve(prob, "lp", width=1, step=0.5, rescale=False, relax=False)
+        best, _ = brute_force(X, y, beta, bias, 1, 0.5)
+        assert sol.status == "optimal"
+        assert sol.objective == pytest.approx(best, rel=1e-6, abs=1e-9)
+
+    check()
