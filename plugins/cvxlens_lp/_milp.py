@@ -30,7 +30,10 @@ built.
 
 from __future__ import annotations
 
+import contextlib
 import math
+import os
+import sys
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -380,14 +383,36 @@ class _Model:
                 "constraints": len(prob.constraints), "nonzeros": int(nnz)}
 
 
+@contextlib.contextmanager
+def _stdout_silenced():
+    """Silence file descriptor 1: highspy prints its banner on the first ``Highs()`` even with
+    ``output_flag`` off, which would corrupt ``cvxlens compare --json`` on stdout."""
+    try:
+        sys.stdout.flush()
+        saved = os.dup(1)
+    except (OSError, ValueError, AttributeError):  # no real stdout (e.g. some notebooks)
+        yield
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 1)
+        yield
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+        os.close(devnull)
+
+
 def _solve_once(model: _Model, solver: str, time_limit, warm_theta=None, mip=True):
     """Solve the current model; returns (status_str, objective or None, seconds)."""
     prob = model.prob
     if warm_theta is not None and mip and solver == "cbc":
         model.set_start(warm_theta)
     t0 = time.perf_counter()
+    quiet = _stdout_silenced() if solver == "highs" else contextlib.nullcontext()
     try:
-        prob.solve(make_solver(solver, time_limit, mip=mip, warm=warm_theta is not None))
+        with quiet:
+            prob.solve(make_solver(solver, time_limit, mip=mip, warm=warm_theta is not None))
     except pulp.PulpSolverError as exc:  # pragma: no cover - solver crash
         return f"error: {exc}", None, time.perf_counter() - t0
     dt = time.perf_counter() - t0
