@@ -111,6 +111,24 @@ def test_lp_equals_brute_force(n, d, m, bias, step, loss, beta):
     assert sol.info["program_size"]["variables"] == sol.info["program_size_estimate"]["variables"]
 
 
+@pytest.mark.parametrize("case", ["zero_row", "grid_without_zero", "targets_outside_box"])
+def test_lp_equals_brute_force_edge_cases(case):
+    """A sample at the origin (no ReLU rows for it), a grid without 0 (step 2/3), |y| > 1."""
+    X, y = _data(5, 2 if case == "zero_row" else 1, seed=1)
+    bias, m, step = "none", 1, 0.5
+    if case == "zero_row":
+        X[2] = 0.0
+    elif case == "grid_without_zero":
+        bias, step = "regularized", 2 / 3
+    else:
+        y, m, step = 5 * y, 2, 1.0
+    prob = cvxlens.Problem(X, y, beta=0.1, bias=bias)
+    sol = cvxlens.solve(prob, "lp", width=m, step=step, rescale=False, relax=False)
+    best, _ = brute_force(X, y, 0.1, bias, m, step)
+    assert sol.status == "optimal"
+    assert sol.objective == pytest.approx(best, rel=1e-6, abs=1e-9)
+
+
 def test_lp_highs_equals_brute_force():
     X, y = _data(5, 1, seed=3)
     prob = cvxlens.Problem(X, y, beta=0.1, bias="free")
