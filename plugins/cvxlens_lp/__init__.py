@@ -346,6 +346,8 @@ class Quantized(Method):
                      "scale_b": scales["b"], "scale_c": scales["c"],
                      "input_scale": scales["s"], "output_scale": scales["sy"]},
             "n_parameters": int(spec.n_params),
+            "info_units": "objective values in info are J of the sum-scaled problem (for "
+                          "scale='mean' divide by n)",
             "fit_loss": spec.loss,
         }
         return Solution(net, J, status=status, n_iter=res.rounds, history=history,
