@@ -92,7 +92,8 @@ def compare(prob_or_dataset, methods=None, seeds=(0,), betas=None, timeout: floa
         not re-run (``retry_failed=True`` re-runs journaled ``failed``/``timeout`` runs).
     progress : callable, optional
         Called as ``progress(record, n_done, n_total)`` after each run (from worker threads
-        when ``n_jobs > 1``; calls are serialized).
+        when ``n_jobs > 1``; calls are serialized). Runs reused from the journal are reported
+        first, with ``n_done=None``.
     dataset_name : str, optional
         Name recorded in the ``dataset`` field (default: the dataset's name, or ``"problem"``).
     loss, bias, scale : str, optional

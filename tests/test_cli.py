@@ -179,6 +179,19 @@ def test_value_parsers():
     assert cli.parse_option("x.n=200") == ("x", "n", 200)
 
 
+def test_plot_without_matplotlib_is_a_usage_error(csv_file, monkeypatch, capsys):
+    from cvxlens import plotting
+
+    def missing():
+        raise ImportError('cvxlens plotting needs matplotlib; pip install "cvxlens[plot]"')
+
+    monkeypatch.setattr(plotting, "require_matplotlib", missing)
+    rc = cli.main(["compare", "--csv", str(csv_file), "--target", "target", "--methods",
+                   "toy_ridge", "--plot"])
+    err = capsys.readouterr().err
+    assert rc == 2 and "cvxlens[plot]" in err and "Traceback" not in err
+
+
 @pytest.mark.slow
 def test_plot_writes_figures(csv_file, tmp_path, capsys):
     pytest.importorskip("matplotlib")
