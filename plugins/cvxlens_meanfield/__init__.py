@@ -23,7 +23,8 @@ Initialization (option ``init``): ``sphere`` draws (w_j, b_j) uniformly on the u
 zero output weights a_j = 0 (f ≡ 0 at t = 0); ``gaussian`` draws w_j ~ N(0, I/d'), a_j ~ N(0, 1).
 Convergence to min J is guaranteed only as m, t → ∞ (Chizat & Bach 2018); the solution reports J
 and, for the squared loss with bias ``none``/``regularized``, a global dual lower bound from the
-residual with the always-valid crude polar bound (cvxlens.bounds), usually loose.
+residual: the polar value is computed exactly (cvxlens.polar) when the arrangement is small,
+otherwise the always-valid crude bound of cvxlens.bounds is used (valid, usually loose).
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from threadpoolctl import threadpool_limits
 import cvxlens
 from cvxlens import Capabilities, Deadline, Method, Option, ReLUNetwork, Solution
 from cvxlens.bounds import crude_polar_bound, dual_lower_bound
+from cvxlens.polar import DEFAULT_POLAR_MAX_PATTERNS, PolarOracle
 
 _CHECK = 500  # steps between step-size / tolerance checks
 
@@ -202,19 +204,34 @@ class MeanField(Method):
                 "step_halvings": halvings,
                 "unstable_resets": resets,
                 "particle_energy": float(energy), "init": o["init"]}
-        lb = kind = None
-        if problem.loss == "squared" and problem.bias in ("none", "regularized"):
-            lam = problem.y - net.predict(problem.X)
-            lb = dual_lower_bound(problem.y, lam, problem.beta,
-                                  crude_polar_bound(problem.design(), lam))
-            kind = "global"
-            info["lower_bound_polar"] = "crude (always valid, loose)"
+        lb, kind, how = _lower_bound(problem, net)
+        if how:
+            info["lower_bound_polar"] = how
         msg = {"converged": f"best energy improved by less than tol = {o['tol']:g} over "
                             f"{_CHECK} steps",
                "max_iter": f"stopped after steps = {o['steps']}",
                "timeout": f"time_limit reached after {k} steps"}[status]
         return Solution(net, objective=J, lower_bound=lb, bound_kind=kind, status=status,
                         n_iter=k, history=history, message=msg, info=info)
+
+
+def _lower_bound(problem, net):
+    """Global dual lower bound from the residual (MATH.md "Lower bounds and certificates").
+
+    Squared loss, bias ``none``/``regularized`` only. The polar value is exact (cvxlens.polar,
+    enumerated arrangement) when the arrangement is small, else the always-valid crude bound.
+    Returns ``(bound, kind, how)``.
+    """
+    if problem.loss != "squared" or problem.bias not in ("none", "regularized"):
+        return None, None, None
+    Xd = problem.design()
+    lam = problem.y - net.predict(problem.X)
+    if PolarOracle.estimate_work(Xd) <= DEFAULT_POLAR_MAX_PATTERNS:
+        res = PolarOracle(Xd, patterns="exact")(lam)
+        c, how = res.value, "exact (enumerated arrangement)"
+    else:
+        c, how = crude_polar_bound(Xd, lam), "crude (always valid, loose)"
+    return dual_lower_bound(problem.y, lam, problem.beta, c), "global", how
 
 
 def _energy_grad_fn(problem, Xd, mask, free_c):
