@@ -52,7 +52,7 @@ from scipy.optimize import nnls
 from .method import ProblemTooLargeError
 from .patterns import enumerate_patterns, pattern_count_bound
 
-__all__ = ["polar", "PolarResult", "PolarOracle", "DEFAULT_POLAR_MAX_PATTERNS"]
+__all__ = ["polar", "PolarResult", "PolarOracle", "DEFAULT_POLAR_MAX_PATTERNS", "merge_atoms"]
 
 #: ``patterns="auto"`` computes exactly when the estimated work (cells of the arrangement, Cover's
 #: bound, times n for a free bias) is at most this; ``"exact"`` refuses above it.
@@ -210,7 +210,7 @@ class PolarOracle:
                 "(heuristic, no certificate)")
         self.exact = patterns == "exact" or (patterns == "auto" and self.work <= max_patterns)
         self.n_gates = DEFAULT_GATES if not isinstance(patterns, (int, np.integer)) else int(patterns)
-        self._shifts = [X - X[k] for k in range(self.n)] if self.free_bias else [X]
+        self._rng = np.random.default_rng(seed)
         self._structs = None
         if self.exact:
             self._structs = [self._build(Xs) for Xs in self._unique_shifts()]
@@ -333,17 +333,32 @@ class PolarOracle:
         return best_v, best_u, n_solved
 
     # ------------------------------------------------------------------ heuristic
-    def _heuristic_one(self, X, r, rng, n_gates, n_refine=32, n_steps=60):
+    def _heuristic_one(self, X, r, rng, n_gates, n_refine=64, n_steps=60, block=1024,
+                       starts=None):
         n, d = X.shape
-        G = rng.standard_normal((d, n_gates))
-        D = (X @ G) >= 0
-        grads = X.T @ (D * r[:, None])
-        U = np.hstack([_normalize_cols(G), _normalize_cols(grads), -_normalize_cols(grads)])
+        Xr = X * r[:, None]
+        keepU, keepV = [], []
+        extra = _perturbed(starts, rng, d)
+        for s0 in range(0, max(n_gates, 1), block):  # gates and their cells' gradients
+            G = _normalize_cols(rng.standard_normal((d, min(block, n_gates - s0))))
+            if s0 == 0 and extra is not None:
+                G = np.hstack([extra, G])
+            Z = X @ G
+            D = (Z >= 0).astype(float)
+            grads = _normalize_cols(Xr.T @ D)
+            for U in (G, grads):
+                Zu = X @ U
+                v = r @ np.maximum(Zu, 0.0)
+                v_neg = v - r @ Zu  # phi(-u) = r^T (X u)_+ - r^T X u
+                keepU += [U, -U]
+                keepV += [v, v_neg]
+            U = np.hstack(keepU)
+            V = np.concatenate(keepV)
+            top = np.argsort(-np.abs(V))[:n_refine]
+            keepU, keepV = [U[:, top]], [V[top]]
+        U, vals = keepU[0], keepV[0]
         if U.shape[1] == 0:
             return 0.0, _unit(d)
-        vals = _evaluate(X, r, U)
-        order = np.argsort(-np.abs(vals))[:n_refine]
-        U, vals = U[:, order], vals[order]
         for _ in range(n_steps):  # fixed-point ascent, batched over the starts
             s = np.where(vals >= 0, 1.0, -1.0)
             act = (X @ U) >= 0
@@ -377,7 +392,11 @@ class PolarOracle:
         return best_v, best_u
 
     # ------------------------------------------------------------------ call
-    def __call__(self, r) -> PolarResult:
+    def __call__(self, r, n_gates=None, starts=None) -> PolarResult:
+        """Polar value at r (n,). Heuristic only: ``n_gates`` overrides the number of gates for
+        this call, ``starts`` (d, K) adds warm-start directions (e.g. the current neurons; with
+        ``free_bias`` the columns are (w, b)); fresh gates are drawn at each call (one generator
+        seeded once). The exact computation ignores both."""
         r = np.asarray(r, dtype=float)
         if r.shape != (self.n,):
             raise ValueError(f"r must have shape ({self.n},) to match X, got {r.shape}")
@@ -390,17 +409,17 @@ class PolarOracle:
                 u[-1] = 1.0
                 return PolarResult(np.inf, u, True, 1 if tot > 0 else -1,
                                    {"method": "free-bias", "reason": "sum(r) != 0"})
-            return self._call_free(r)
+            return self._call_free(r, n_gates, starts)
         if self.exact:
             v, u, k = self._exact_one(self.X, self._structs[0], r)
             info = {"method": self.method, "candidates": int(k)}
         else:
-            rng = np.random.default_rng(self.seed)
-            v, u = self._heuristic_one(self.X, r, rng, self.n_gates)
-            info = {"method": "heuristic", "gates": self.n_gates}
+            g = n_gates or self.n_gates
+            v, u = self._heuristic_one(self.X, r, self._rng, g, starts=starts)
+            info = {"method": "heuristic", "gates": g}
         return PolarResult(abs(v), u, self.exact, 1 if v >= 0 else -1, info)
 
-    def _call_free(self, r):
+    def _call_free(self, r, n_gates=None, starts=None):
         best_v, best_w, best_b = 0.0, _unit(self.d), 0.0
         if self.exact:
             shifts = self._unique_shifts()
@@ -412,9 +431,9 @@ class PolarOracle:
                     best_v, best_w, best_b = v, w, -float(k_row @ w)
             info = {"method": self.method + "+free", "shifts": len(shifts)}
         else:
-            rng = np.random.default_rng(self.seed)
-            best_v, best_w, best_b = self._heuristic_free(r, rng)
-            info = {"method": "heuristic+free", "gates": self.n_gates}
+            g = n_gates or self.n_gates
+            best_v, best_w, best_b = self._heuristic_free(r, self._rng, g, starts=starts)
+            info = {"method": "heuristic+free", "gates": g}
         u = np.append(best_w, best_b)
         return PolarResult(abs(best_v), u, self.exact, 1 if best_v >= 0 else -1, info)
 
@@ -432,9 +451,12 @@ class PolarOracle:
         cols = np.arange(W.shape[1])
         return -Zs[j, cols], vals[j, cols]
 
-    def _heuristic_free(self, r, rng, n_refine=32, n_steps=60):
+    def _heuristic_free(self, r, rng, n_gates, n_refine=64, n_steps=60, starts=None):
         d = self.d
-        W = _normalize_cols(rng.standard_normal((d, self.n_gates)))
+        W = _normalize_cols(rng.standard_normal((d, n_gates)))
+        extra = _perturbed(None if starts is None else starts[:-1], rng, d)
+        if extra is not None:
+            W = np.hstack([extra, W])
         b, vals = self._best_b(W, r)
         order = np.argsort(-np.abs(vals))[:n_refine]
         W, b, vals = W[:, order], b[order], vals[order]
@@ -453,6 +475,20 @@ class PolarOracle:
             W[:, better], b[better], vals[better] = Wn[:, better], bn[better], vn[better]
         j = int(np.argmax(np.abs(vals)))
         return float(vals[j]), W[:, j], float(b[j])
+
+
+def _perturbed(starts, rng, d):
+    """Warm starts (d, K) plus two perturbed copies at two noise levels, unit columns."""
+    if starts is None:
+        return None
+    S = np.asarray(starts, dtype=float).reshape(d, -1)
+    S = _normalize_cols(S)
+    if S.shape[1] == 0:
+        return None
+    out = [S]
+    for sigma in (0.03, 0.1, 0.3):
+        out.append(_normalize_cols(S + sigma * rng.standard_normal(S.shape) / np.sqrt(d)))
+    return np.hstack(out)
 
 
 def _unit(d):
@@ -498,3 +534,35 @@ def polar(X, r, patterns="auto", seed=0, max_patterns=DEFAULT_POLAR_MAX_PATTERNS
     oracle = PolarOracle(X, patterns=patterns, seed=seed, max_patterns=max_patterns,
                          method=method, free_bias=free_bias)
     return oracle(r)
+
+
+def merge_atoms(atoms, alpha, Xd, free=False):
+    """Merge atoms that share an activation pattern and the sign of their coefficient.
+
+    On the closed cone of pattern D, ``(X̃ u)_+ = D X̃ u`` is linear, so atoms u_j of one cone with
+    coefficients of one sign s add up to ``s D X̃ v``, ``v = sum_j |alpha_j| u_j``, which lies in the
+    same (convex) cone; one atom ``v/||v||`` with coefficient ``s ||v||`` gives the same fit and a
+    penalty ``beta ||v|| <= beta sum_j |alpha_j|``. (For a free bias, u = (w, b) and only the
+    w-part is normalized.) Returns ``(atoms, alpha)`` or None when nothing merges.
+    """
+    if atoms.shape[1] < 2:
+        return None
+    Z = (Xd @ atoms[:-1] + atoms[-1]) if free else Xd @ atoms
+    keys = np.vstack([Z >= 0, alpha[None, :] > 0])
+    packed = np.packbits(keys, axis=0)
+    _, inv, counts = np.unique(packed, axis=1, return_inverse=True, return_counts=True)
+    inv = inv.reshape(-1)
+    if counts.max() < 2:
+        return None
+    new_atoms, new_alpha = [], []
+    for g in range(len(counts)):
+        idx = np.nonzero(inv == g)[0]
+        v = atoms[:, idx] @ np.abs(alpha[idx])
+        nv = np.linalg.norm(v[:-1] if free else v)
+        if len(idx) == 1 or nv <= 1e-12 * np.abs(alpha[idx]).sum():
+            new_atoms.append(atoms[:, idx])
+            new_alpha.append(alpha[idx])
+            continue
+        new_atoms.append((v / nv)[:, None])
+        new_alpha.append(np.array([np.sign(alpha[idx[0]]) * nv]))
+    return np.hstack(new_atoms), np.concatenate(new_alpha)

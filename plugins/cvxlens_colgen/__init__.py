@@ -29,9 +29,10 @@ from scipy.optimize import linprog, minimize, minimize_scalar
 import cvxlens
 from cvxlens import Capabilities, Deadline, Method, Option, ReLUNetwork, Solution
 from cvxlens.bounds import dual_lower_bound
-from cvxlens.polar import DEFAULT_POLAR_MAX_PATTERNS, PolarOracle
+from cvxlens.polar import DEFAULT_POLAR_MAX_PATTERNS, PolarOracle, merge_atoms
 
-__all__ = ["ColGen", "master_squared", "master_logistic", "master_hinge", "dual_bound"]
+__all__ = ["ColGen", "master_squared", "master_logistic", "master_hinge", "dual_bound",
+           "lasso_active_set"]
 
 
 # ----------------------------------------------------------------------------- validators
@@ -257,38 +258,6 @@ def dual_bound(loss, y, mu, beta, polar_value):
     return float(max(-res.fun, _entropy(tmax * q).sum()))
 
 
-def merge_atoms(atoms, alpha, Xd, free):
-    """Merge atoms that share an activation pattern and the sign of their coefficient.
-
-    On the closed cone of pattern D, ``(X̃ u)_+ = D X̃ u`` is linear, so atoms u_j of one cone with
-    coefficients of one sign s add up to ``s D X̃ v``, ``v = sum_j |alpha_j| u_j``, which lies in the
-    same (convex) cone; one atom ``v/||v||`` with coefficient ``s ||v||`` gives the same fit and a
-    penalty ``beta ||v|| <= beta sum_j |alpha_j|``. (For a free bias, u = (w, b) and only the
-    w-part is normalized.) Returns ``(atoms, alpha)`` or None when nothing merges.
-    """
-    if atoms.shape[1] < 2:
-        return None
-    Z = (Xd @ atoms[:-1] + atoms[-1]) if free else Xd @ atoms
-    keys = np.vstack([Z >= 0, alpha[None, :] > 0])
-    packed = np.packbits(keys, axis=0)
-    _, inv, counts = np.unique(packed, axis=1, return_inverse=True, return_counts=True)
-    inv = inv.reshape(-1)
-    if counts.max() < 2:
-        return None
-    new_atoms, new_alpha = [], []
-    for g in range(len(counts)):
-        idx = np.nonzero(inv == g)[0]
-        v = atoms[:, idx] @ np.abs(alpha[idx])
-        nv = np.linalg.norm(v[:-1] if free else v)
-        if len(idx) == 1 or nv <= 1e-12 * np.abs(alpha[idx]).sum():
-            new_atoms.append(atoms[:, idx])
-            new_alpha.append(alpha[idx])
-            continue
-        new_atoms.append((v / nv)[:, None])
-        new_alpha.append(np.array([np.sign(alpha[idx[0]]) * nv]))
-    return np.hstack(new_atoms), np.concatenate(new_alpha)
-
-
 # ----------------------------------------------------------------------------- the method
 class ColGen(Method):
     """Column generation over ReLU atoms (Bengio et al. 2005, "Convex neural networks")."""
@@ -365,7 +334,14 @@ class ColGen(Method):
         price = None
         mu = dual_vector()
         while True:
-            res = oracle(mu)
+            st = atoms if atoms.shape[1] else None  # heuristic: warm starts at the atoms
+            t_or = dl.elapsed()
+            res = oracle(mu, starts=st)
+            t_or = dl.elapsed() - t_or
+            rem = dl.remaining()
+            if not exact and res.value <= beta * (1 + options["tol"]) and (
+                    rem is None or rem > 15 * t_or):
+                res = oracle(mu, n_gates=10 * oracle.n_gates, starts=st)  # confirm: 10x gates
             price = res.value
             t = dl.elapsed()
             history.append((t, J()))
@@ -416,6 +392,13 @@ class ColGen(Method):
         if exact:
             lb = dual_bound(loss, y, mu, beta, price)
             bound_kind = "global" if lb is not None else None
+        # "optimal" only when certified: exact pricing and a duality gap <= 1e-6 (relative)
+        Jv = J()
+        certified = lb is not None and Jv - lb <= 1e-6 * max(1.0, abs(Jv))
+        if certified:
+            status = "optimal"
+        elif status == "optimal":
+            status = "converged"
         net = self._network(problem, atoms, alpha, c)
         if not message:
             message = ("exact pricing (all cones of the arrangement): the stop is a global "

@@ -27,7 +27,7 @@ import cvxlens
 from cvxlens import Capabilities, Deadline, Method, Option, ReLUNetwork, Solution
 from cvxlens.bounds import dual_lower_bound
 from cvxlens.nonconvex import fit_lbfgs
-from cvxlens.polar import DEFAULT_POLAR_MAX_PATTERNS, PolarOracle
+from cvxlens.polar import DEFAULT_POLAR_MAX_PATTERNS, PolarOracle, merge_atoms
 
 __all__ = ["HV", "line_search_t"]
 
@@ -119,31 +119,16 @@ def _from_atoms(problem, U, a, c):
 
 
 def _merge(problem, net):
-    """Merge neurons with one activation pattern and one output sign: on the closed cone of a
-    pattern the atoms are linear, so ``v = sum_j |a_j| u_j`` (same cone) gives the same function
-    with a penalty ``beta ||v|| <= beta sum_j |a_j|``. J never increases."""
+    """Merge neurons with one activation pattern and one output sign
+    (:func:`cvxlens.polar.merge_atoms`): same function, J never increases."""
     if net.width < 2:
         return net
     U, a = _atoms(problem, net)
-    Z = problem.X @ net.W + net.b
-    keys = np.packbits(np.vstack([Z >= 0, a[None, :] > 0]), axis=0)
-    _, inv, counts = np.unique(keys, axis=1, return_inverse=True, return_counts=True)
-    inv = inv.reshape(-1)
-    if counts.max() < 2:
-        return net
-    cols, coef = [], []
     free = problem.bias == "free"
-    for g in range(len(counts)):
-        idx = np.nonzero(inv == g)[0]
-        v = U[:, idx] @ np.abs(a[idx])
-        nv = np.linalg.norm(v[:-1] if free else v)
-        if len(idx) == 1 or nv <= 1e-12 * np.abs(a[idx]).sum():
-            cols.append(U[:, idx])
-            coef.append(a[idx])
-        else:
-            cols.append((v / nv)[:, None])
-            coef.append(np.array([np.sign(a[idx[0]]) * nv]))
-    new = _from_atoms(problem, np.hstack(cols), np.concatenate(coef), net.c)
+    merged = merge_atoms(U, a, problem.X if free else problem.design(), free)
+    if merged is None:
+        return net
+    new = _from_atoms(problem, merged[0], merged[1], net.c)
     return new if problem.objective(new) <= problem.objective(net) else net
 
 
@@ -255,6 +240,8 @@ class HV(Method):
             return ReLUNetwork(np.hstack([net.W, tau * w[:, None]]), np.append(net.b, tau * b),
                                np.append(net.alpha, s * tau), net.c), True
 
+        last_polish = [0.0]  # seconds of the last fixed-pattern step (time-limit guard)
+
         def descend(net):
             polish = options["polish"] is True or (
                 options["polish"] == "auto" and problem.n * max(net.width, 1) <= 50_000)
@@ -262,6 +249,7 @@ class HV(Method):
             chunk = 200
             done = 0
             while done < options["lbfgs_iter"] and not dl.expired():
+                t0 = dl.elapsed()
                 new = _balance(problem, fit_lbfgs(problem, net, max_iter=chunk))
                 J1 = problem.objective(new)
                 done += chunk
@@ -271,9 +259,15 @@ class HV(Method):
                 if not improved:
                     break
                 J0 = J1
+                rem = dl.remaining()
+                if rem is not None and rem < 2 * (dl.elapsed() - t0):
+                    break  # another chunk would overrun the time limit
             net = _merge(problem, _prune(net))
-            if polish and not dl.expired():
+            rem = dl.remaining()
+            if polish and (rem is None or rem > 3 * last_polish[0]):
+                t0 = dl.elapsed()
                 net = _fixed_pattern_step(problem, net)
+                last_polish[0] = dl.elapsed() - t0
             return net
 
         def residual(net):
@@ -298,7 +292,16 @@ class HV(Method):
         status, message, k = "max_iter", "", 0
         while True:
             r = residual(net)
-            res = oracle(r)
+            st = _atoms(problem, net)[0] if net.width else None  # heuristic warm starts
+            if st is not None and problem.bias == "none":
+                st = st[:problem.d]
+            t_or = dl.elapsed()
+            res = oracle(r, starts=st)
+            t_or = dl.elapsed() - t_or
+            rem = dl.remaining()
+            if not exact and res.value <= beta * (1 + options["tol"]) and (
+                    rem is None or rem > 15 * t_or):
+                res = oracle(r, n_gates=10 * oracle.n_gates, starts=st)  # confirm: 10x gates
             J = problem.objective(net)
             t = dl.elapsed()
             history.append((t, J))
