@@ -264,3 +264,34 @@ def test_results_helpers_and_table(prob):
     text = con.export_text()
     assert "subsampled" in text and "optimal" in text and "25%" in text
     assert res.summary_lines() == ["c (beta=1, seed=0): failed - x"]
+
+
+# ------------------------------------------------------------------ property: CSV/JSON round trip
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+_text = st.text(st.characters(blacklist_categories=("Cs",)), max_size=20)
+_num = st.one_of(st.none(), st.floats(allow_nan=False, allow_infinity=False, width=64))
+_record = st.fixed_dictionaries({
+    "method": st.text("abcxyz_", min_size=1, max_size=8), "dataset": st.text("abc-", min_size=1, max_size=5),
+    "beta": st.floats(1e-6, 1e6), "seed": st.integers(0, 10**6),
+    "status": st.sampled_from(cvxlens.STATUSES), "objective": _num, "lower_bound": _num,
+    "bound_kind": st.sampled_from([None, "global", "subsampled"]),
+    "n_neurons": st.one_of(st.none(), st.integers(0, 1000)), "error": st.one_of(st.none(), _text.filter(bool)),
+    "message": _text, "history": st.lists(st.tuples(st.floats(0, 1e3), _num).map(list), max_size=3),
+    "options": st.dictionaries(st.text("abc", min_size=1, max_size=3),
+                               st.one_of(st.integers(), _text, st.lists(st.floats(0, 1), max_size=2)),
+                               max_size=3),
+})
+
+
+@settings(max_examples=15, deadline=None)
+@given(st.lists(_record, max_size=4))
+def test_round_trip_property(tmp_path_factory, recs):
+    path = tmp_path_factory.mktemp("rt")
+    res = Results(recs)
+    res.to_csv(path / "r.csv")
+    assert Results.from_csv(path / "r.csv").records == [
+        {**{k: None for k in RECORD_KEYS if k not in ("options", "history", "info")},
+         "info": None, **r} for r in recs]
+    res.to_json(path / "r.json")
+    assert Results.from_json(path / "r.json").records == recs
