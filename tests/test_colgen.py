@@ -200,3 +200,19 @@ def test_merge_atoms_keeps_fit_and_lowers_penalty():
 
 def test_conformance():
     check_method("colgen")
+
+
+@pytest.mark.parametrize("bias", ["none", "regularized"])
+def test_agrees_with_lasso_plugin_and_hv(bias):
+    """colgen to 1e-6 and hv to 1e-3 of the `lasso` plugin with enumerated patterns."""
+    X, y = data(12, n=10)
+    p = Problem(X, y, beta=0.1, bias=bias)
+    try:
+        ref = cvxlens.solve(p, "lasso", patterns="exact")
+    except cvxlens.UnknownMethodError:  # pragma: no cover - lasso plugin not installed
+        pytest.skip("lasso plugin not available")
+    cg = cvxlens.solve(p, "colgen", tol=1e-9)
+    hv = cvxlens.solve(p, "hv")
+    assert cg.objective == pytest.approx(ref.objective, rel=1e-6)
+    assert hv.objective <= ref.objective * (1 + 1e-3)
+    assert cg.lower_bound <= ref.objective * (1 + 1e-8)
