@@ -91,7 +91,7 @@ def test_exact_patterns_global_optimum_and_restarts_never_beat_it():
 @pytest.mark.parametrize("bias,m1,m2", [("none", 2, 1), ("regularized", 2, 1), ("none", 2, 2),
                                         ("regularized", 3, 1)])
 def test_exact_patterns_many_restarts(bias, m1, m2):
-    _check_exact(bias, m1, m2, n_restarts=12, max_iter=1500)
+    _check_exact(bias, m1, m2, n_restarts=6, max_iter=1000)
 
 
 @pytest.mark.parametrize("bias", ["none", "regularized"])

@@ -39,7 +39,10 @@ from cvxlens import (Capabilities, Deadline, Method, Option, ParallelReLUNetwork
                      ProblemTooLargeError, Solution)
 from cvxlens.bounds import dual_lower_bound
 
-__all__ = ["Path3", "build_groups", "solve_path3_program"]
+__all__ = ["Path3", "build_groups", "solve_path3_program", "objective_and_grad3", "lbfgs_path3"]
+
+#: cone rows (n * groups * (m1 + 1)) allowed when patterns="auto" falls back to sampling
+AUTO_ROW_BUDGET = 150_000
 
 
 # ----------------------------------------------------------------------------- groups
@@ -357,7 +360,7 @@ class Path3(Method):
         "m2": Option(1, "second-layer neurons per parallel unit", _pos_int("m2")),
         "patterns": Option("auto", "'exact' (tiny data), (p1, p2) = numbers of sampled first-layer "
                                    "gates and sampled units, or 'auto' (exact if it fits "
-                                   "max_groups, else (50, 400))", _patterns),
+                                   "max_groups, else a sample sized to keep the program small)", _patterns),
         "max_groups": Option(6000, "refuse exact enumeration beyond this many groups",
                              _pos_int("max_groups")),
         "solver": Option("cvxpy", "'cvxpy' (Clarabel interior point) or 'scs'", _solver),
@@ -375,15 +378,18 @@ class Path3(Method):
         try:
             groups = build_groups(Xd, m1, "exact" if exact else pat, options["seed"],
                                   options["max_groups"])
-        except ProblemTooLargeError as exc:
+        except ProblemTooLargeError:
             if pat == "exact":
                 raise
             exact = False
-            pat = (50, 400)
-            message = f"exact enumeration too large ({exc}); sampled patterns (50, 400) instead. "
+            # the program has n * G * (m1 + 1) cone rows; keep it to ~AUTO_ROW_BUDGET so the
+            # interior-point solve stays in seconds (Clarabel: ~30 s for 200k rows measured)
+            g_max = max(8, AUTO_ROW_BUDGET // (Xd.shape[0] * (m1 + 1)))
+            k = max(2, min(50, g_max // 4))
+            pat = (k, k)
+            message = (f"exact enumeration too large; sampled patterns {pat} instead (set "
+                       "patterns=(p1, p2) for more). ")
             groups = build_groups(Xd, m1, pat, options["seed"], options["max_groups"])
-        if not exact and pat == "auto":  # pragma: no cover - handled above
-            pat = (50, 400)
         D1, S, D2, sigma = groups
         solver = "SCS" if options["solver"] == "scs" else "CLARABEL"
         V, value, (mu, nu), status = solve_path3_program(Xd, y, beta_eff, D1, S, D2, sigma, solver)
