@@ -493,6 +493,7 @@ def _child_main(conn, problem, method, opts, test):  # pragma: no cover - runs i
             os.setpgrp()  # so the parent can kill the whole tree (solvers' subprocesses)
         except OSError:
             pass
+    _die_with_parent()
     try:  # keep stdout clean for `cvxlens compare --json`: solver chatter goes to stderr
         sys.stdout.flush()
         os.dup2(2, 1)
@@ -517,6 +518,27 @@ def _child_main(conn, problem, method, opts, test):  # pragma: no cover - runs i
         else:
             conn.send(("failed", str(payload[1]), None))
     conn.close()
+
+
+def _die_with_parent():  # pragma: no cover - runs in a child
+    """A child that leads its own process group does not get the terminal's Ctrl-C or a kill of
+    the parent: make it exit when the parent dies (Linux prctl, plus a polling thread)."""
+    parent = os.getppid()
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
+        except Exception:
+            pass
+
+    def watch():
+        while True:
+            time.sleep(0.5)
+            if os.getppid() != parent:
+                os._exit(3)
+
+    threading.Thread(target=watch, name="cvxlens-parent-watch", daemon=True).start()
 
 
 def _finite(v):

@@ -1,6 +1,7 @@
 """cvxlens.compare / Results: isolation, timeouts, resume, parallel runs, serialization."""
 
 import json
+import sys
 import time
 from types import SimpleNamespace
 
@@ -295,3 +296,55 @@ def test_round_trip_property(tmp_path_factory, recs):
          "info": None, **r} for r in recs]
     res.to_json(path / "r.json")
     assert Results.from_json(path / "r.json").records == recs
+
+
+def _ppid(pid):
+    try:
+        return int(open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[1])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="uses /proc")
+def test_children_die_with_a_killed_parent(tmp_path):
+    """A run leads its own process group, so it must still exit when compare's process is
+    SIGKILLed (no orphaned solvers)."""
+    import subprocess
+    from pathlib import Path
+
+    tests = Path(__file__).resolve().parent
+    code = (
+        "import sys, numpy as np, cvxlens\n"
+        f"sys.path.insert(0, {str(tests)!r})\n"
+        "import _toy_methods as toy\n"
+        "cvxlens.register_plugin(toy.ToyPlugin(), 'toy')\n"
+        "p = cvxlens.Problem(np.random.default_rng(0).standard_normal((10, 2)), np.ones(10), 0.1)\n"
+        "print('go', flush=True)\n"
+        "cvxlens.compare(p, methods=['toy_hang'], timeout=None)\n"
+    )
+    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    assert proc.stdout.readline().strip() == "go"
+    kids = []
+    for _ in range(100):
+        time.sleep(0.1)
+        kids = [d.name for d in Path("/proc").iterdir() if d.name.isdigit()
+                and _ppid(d.name) == proc.pid]
+        if kids:
+            break
+    assert kids, "no child process started"
+    proc.kill()
+    proc.wait()
+
+    def alive(pid):
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().split()[2]
+        except OSError:
+            return False
+        return state != "Z"
+
+    for _ in range(50):
+        if not any(alive(k) for k in kids):
+            break
+        time.sleep(0.1)
+    assert not any(alive(k) for k in kids)
