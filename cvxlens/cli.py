@@ -318,16 +318,31 @@ def cmd_compare(args) -> int:
                                 MofNCompleteColumn(), TimeElapsedColumn(), console=con,
                                 transient=False)
     task_ids = {}
+    running: list = []
+
+    def label(r):
+        return f"{r['method']} (beta={r['beta']:.3g}, seed={r['seed']})"
 
     def on_progress(rec, done, total):
         if progress_bar is None:
             return
         if "t" not in task_ids:
             task_ids["t"] = progress_bar.add_task("", total=total)
-        desc = f"{rec['method']} (beta={rec['beta']:.3g}, seed={rec['seed']}): {rec['status']}"
-        if done is None:
-            desc += " [journal]"
+        progress_bar.update(task_ids["t"], total=total)
+        if label(rec) in running:
+            running.remove(label(rec))
+        desc = f"{label(rec)}: {rec['status']}" + (" [journal]" if done is None else "")
+        if running:
+            desc = "running " + ", ".join(running)
         progress_bar.update(task_ids["t"], advance=1, description=desc)
+
+    def on_start(run):
+        if progress_bar is None:
+            return
+        if "t" not in task_ids:
+            task_ids["t"] = progress_bar.add_task("", total=None)
+        running.append(label(run))
+        progress_bar.update(task_ids["t"], description="running " + ", ".join(running))
 
     try:
         if progress_bar is not None:
@@ -335,7 +350,8 @@ def cmd_compare(args) -> int:
         try:
             results = runner.compare(
                 ds, methods=methods, seeds=seeds, betas=betas, timeout=timeout, n_jobs=args.jobs,
-                options=options, out=args.out, progress=on_progress, loss=args.loss,
+                options=options, out=args.out, progress=on_progress, on_start=on_start,
+                loss=args.loss,
                 bias=args.bias, scale=args.scale, retry_failed=args.retry_failed)
         finally:
             if progress_bar is not None:

@@ -55,7 +55,8 @@ _ACTIVE_LOCK = threading.Lock()
 # ====================================================================== public entry point
 def compare(prob_or_dataset, methods=None, seeds=(0,), betas=None, timeout: float | None = 60.0,
             n_jobs: int = 1, test=None, options: dict | None = None, out=None,
-            progress: Callable | None = None, *, dataset_name: str | None = None,
+            progress: Callable | None = None, *, on_start: Callable | None = None,
+            dataset_name: str | None = None,
             loss: str | None = None, bias: str | None = None, scale: str | None = None,
             retry_failed: bool = False, grace: float = DEFAULT_GRACE) -> Results:
     """Run several methods on one problem (or dataset) and collect comparable records.
@@ -94,6 +95,8 @@ def compare(prob_or_dataset, methods=None, seeds=(0,), betas=None, timeout: floa
         Called as ``progress(record, n_done, n_total)`` after each run (from worker threads
         when ``n_jobs > 1``; calls are serialized). Runs reused from the journal are reported
         first, with ``n_done=None``.
+    on_start : callable, optional
+        Called as ``on_start({"method", "dataset", "beta", "seed"})`` when a run starts.
     dataset_name : str, optional
         Name recorded in the ``dataset`` field (default: the dataset's name, or ``"problem"``).
     loss, bias, scale : str, optional
@@ -177,6 +180,10 @@ def compare(prob_or_dataset, methods=None, seeds=(0,), betas=None, timeout: floa
     def execute(run: _Run) -> None:
         if stop.is_set():
             return
+        if on_start is not None:
+            with lock:
+                on_start({"method": run.method, "dataset": run.dataset, "beta": run.beta,
+                          "seed": run.seed})
         rec, network = _execute_run(run, options.get(run.method, {}), test, timeout, grace, stop)
         with lock:
             records[run.key] = rec
