@@ -396,10 +396,12 @@ class Path3(Method):
         t = np.sqrt((V**2).sum(axis=(0, 1)))
         tmax = float(t.max(initial=0.0))
         best = None
-        for rel in (1e-7, 1e-9, 1e-5, 0.0):
-            net = network_from_groups(V, S, sigma, m2, problem.bias == "regularized", rel * tmax)
+        # interior-point solutions carry tiny groups: prune, keep the lowest J (J is what counts)
+        thresholds = [1e-9 * max(1.0, float(np.linalg.norm(y)))] + [r * tmax for r in (1e-7, 1e-9, 1e-5)]
+        for thr in thresholds + [0.0]:
+            net = network_from_groups(V, S, sigma, m2, problem.bias == "regularized", thr)
             J = problem.objective(net)
-            if best is None or J < best[1]:
+            if best is None or J < best[1] - 1e-15 * max(1.0, abs(J)):
                 best = (net, J)
         net, J = best
         lam = y - net.predict(problem.X)
