@@ -42,9 +42,11 @@ def _prepare(X, Z):
     nx = np.linalg.norm(X, axis=1)
     nz = np.linalg.norm(Z, axis=1)
     dots = X @ Z.T
-    denom = np.outer(nx, nz)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        cos = np.where(denom > _ZERO, dots / np.where(denom > _ZERO, denom, 1.0), 0.0)
+    # cosines from row-normalized inputs (robust for tiny or huge norms, where x.z / (|x||z|)
+    # under- or overflows); zero rows get cosine 0 (their kernel values are set explicitly)
+    Xn = X / np.where(nx > _ZERO, nx, 1.0)[:, None]
+    Zn = Z / np.where(nz > _ZERO, nz, 1.0)[:, None]
+    cos = Xn @ Zn.T
     np.clip(cos, -1.0, 1.0, out=cos)
     return nx, nz, dots, cos
 
