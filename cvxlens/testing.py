@@ -58,14 +58,15 @@ class ConformanceError(AssertionError):
     """A method breaks the cvxlens Method contract (the message lists every broken rule)."""
 
 
-def default_problem(method, n: int = 8, beta: float = 0.1, seed: int = 0) -> Problem:
+def default_problem(method, n: int = 8, beta: float = 0.1, seed: int = 0, *,
+                    loss: str | None = None, bias: str | None = None) -> Problem:
     """A tiny seeded problem that fits the method's capabilities.
 
     ``d = capabilities.input_dim`` (2 when any), labels +-1 when the method supports no
     ``squared`` loss, bias ``regularized`` when supported (else the first declared one). ``n``
     defaults to 8 (a power of two, so that ``beta / n * n == beta`` exactly for the scale check).
     Falls back over the declared losses and biases when ``unsupported_reason`` refuses the first
-    choice.
+    choice. ``loss`` / ``bias`` force a convention (it must be one the method declares).
 
     Raises
     ------
@@ -82,8 +83,8 @@ def default_problem(method, n: int = 8, beta: float = 0.1, seed: int = 0) -> Pro
         + 0.1 * rng.standard_normal(n)
     y_cls = np.where(X @ w1 + 0.1 * rng.standard_normal(n) >= 0, 1.0, -1.0)
     y_cls[0], y_cls[1] = 1.0, -1.0  # both classes present
-    losses = sorted(caps.losses, key=lambda s: s != "squared")
-    biases = sorted(caps.biases, key=lambda s: s != "regularized")
+    losses = [loss] if loss is not None else sorted(caps.losses, key=lambda s: s != "squared")
+    biases = [bias] if bias is not None else sorted(caps.biases, key=lambda s: s != "regularized")
     reasons = []
     for loss in losses:
         for bias in biases:

@@ -49,6 +49,25 @@ def test_builtin_method_conformance(name):
     assert time.perf_counter() - t0 < 120
 
 
+def _conventions():
+    out = []
+    for name in _builtin_methods():
+        caps = cvxlens.get_method(name).capabilities
+        out += [(name, loss, bias) for loss in caps.losses for bias in caps.biases]
+    return out
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name, loss, bias", _conventions())
+def test_builtin_method_conformance_every_convention(name, loss, bias):
+    """Every (loss, bias convention) a built-in method declares keeps the contract."""
+    try:
+        prob = default_problem(name, loss=loss, bias=bias)
+    except ConformanceError as exc:  # the method refuses this tiny problem for its own reason
+        pytest.skip(str(exc))
+    check_method(name, prob, check_bound_by_descent=False, **_fast_options(name))
+
+
 def test_default_problem_fits_capabilities():
     class OneD(Method):
         name = "x_1d_cls"
