@@ -358,6 +358,8 @@ def cmd_compare(args) -> int:
                 progress_bar.stop()
     except (ValueError, TypeError, KeyError) as exc:
         raise UsageError(_one_line(exc)) from None
+    except OSError as exc:  # --out not creatable / writable (runs themselves never raise)
+        raise UsageError(f"cannot write to --out {args.out}: {exc.strerror or exc}") from None
 
     if args.out is not None:
         out = Path(args.out)

@@ -149,6 +149,15 @@ def test_data_errors_exit_2(csv_file, capsys, args, needle):
     assert needle in err and "Traceback" not in err
 
 
+def test_out_is_a_file_exit_2(csv_file, tmp_path, capsys):
+    f = tmp_path / "file"
+    f.write_text("x")
+    rc = cli.main(["compare", "--csv", str(csv_file), "--target", "target", "--methods",
+                   "toy_ridge", "--out", str(f)])
+    err = capsys.readouterr().err
+    assert rc == 2 and "--out" in err and "Traceback" not in err
+
+
 def test_bad_csv_content_exit_2(tmp_path, capsys):
     bad = tmp_path / "bad.csv"
     bad.write_text("a,b\n1,x\n2,3\n")
