@@ -163,6 +163,37 @@ class Results:
             return None
         return (record["objective"] - lb) / max(1.0, abs(lb))
 
+    def summary(self, by=("method", "dataset", "beta"),
+                metrics=("objective", "test_mse", "train_mse", "time_s", "n_neurons")) -> list[dict]:
+        """Spread over seeds: one dict per group of ``by`` with ``n_runs``, ``n_finished``
+        (status in ``FINISHED_STATUSES``), ``statuses`` ({status: count}) and, for each metric,
+        ``<metric>_mean``, ``<metric>_std`` (population), ``<metric>_min``, ``<metric>_max`` over
+        the runs where it is not None (None when no run has it). Groups keep first-seen order."""
+        groups: dict = {}
+        for r in self.records:
+            groups.setdefault(tuple(r.get(k) for k in by), []).append(r)
+        out = []
+        for key, recs in groups.items():
+            row = dict(zip(by, key))
+            row["n_runs"] = len(recs)
+            row["n_finished"] = sum(r.get("status") in FINISHED_STATUSES for r in recs)
+            statuses: dict = {}
+            for r in recs:
+                statuses[r.get("status")] = statuses.get(r.get("status"), 0) + 1
+            row["statuses"] = statuses
+            for m in metrics:
+                vals = [float(r[m]) for r in recs if r.get(m) is not None]
+                if vals:
+                    mean = sum(vals) / len(vals)
+                    row[f"{m}_mean"] = mean
+                    row[f"{m}_std"] = math.sqrt(sum((v - mean) ** 2 for v in vals) / len(vals))
+                    row[f"{m}_min"], row[f"{m}_max"] = min(vals), max(vals)
+                else:
+                    for suffix in ("mean", "std", "min", "max"):
+                        row[f"{m}_{suffix}"] = None
+            out.append(row)
+        return out
+
     def _match(self, dataset, beta):
         for r in self.records:
             if dataset is not None and r.get("dataset") != dataset:

@@ -348,3 +348,17 @@ def test_children_die_with_a_killed_parent(tmp_path):
             break
         time.sleep(0.1)
     assert not any(alive(k) for k in kids)
+
+
+def test_summary_spread_over_seeds():
+    recs = [dict(method="a", dataset="d", beta=1.0, seed=s, status=st, objective=o, test_mse=None)
+            for s, st, o in ((0, "converged", 1.0), (1, "converged", 3.0), (2, "failed", None))]
+    recs.append(dict(method="b", dataset="d", beta=1.0, seed=0, status="optimal", objective=2.0,
+                     test_mse=0.5))
+    rows = Results(recs).summary()
+    assert [r["method"] for r in rows] == ["a", "b"]
+    a, b = rows
+    assert (a["n_runs"], a["n_finished"], a["statuses"]) == (3, 2, {"converged": 2, "failed": 1})
+    assert a["objective_mean"] == 2.0 and a["objective_std"] == 1.0
+    assert (a["objective_min"], a["objective_max"]) == (1.0, 3.0)
+    assert a["test_mse_mean"] is None and b["test_mse_mean"] == 0.5
