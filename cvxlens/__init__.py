@@ -14,6 +14,7 @@ from .method import (
 )
 from .network import ParallelReLUNetwork3, ReLUNetwork, relu
 from .patterns import enumerate_patterns, pattern_count_bound, sample_patterns
+from .polar import PolarOracle, PolarResult, polar
 from .plugins import MethodInfo, get_method, list_methods, register_plugin, reload_plugins
 from .problem import Problem
 from .results import Results
@@ -30,4 +31,5 @@ __all__ = [
     "pattern_count_bound", "CvxlensError", "UnknownMethodError", "UnknownOptionError",
     "OptionError", "UnsupportedProblemError", "ProblemTooLargeError", "compare", "Results",
     "Dataset", "DatasetError", "DatasetInfo", "load_dataset", "list_datasets",
+    "polar", "PolarResult", "PolarOracle",
 ]
