@@ -49,6 +49,35 @@ def test_builtin_method_conformance(name):
     assert time.perf_counter() - t0 < 120
 
 
+#: Variants of built-in methods whose own code paths deserve the contract check too.
+#: (method, options, slow)
+VARIANTS = [
+    ("ntk", {"realize": "features", "width": 50}, False),
+    ("reflection", {"depth": 3}, False),
+    ("gated", {"solver": "native"}, False),
+    ("lasso", {"solver": "native"}, True),
+    ("lasso", {"patterns": 20}, True),
+]
+
+
+def _variants():
+    out = []
+    for name, opts, slow in VARIANTS:
+        try:
+            specs = cvxlens.get_method(name).option_specs()
+        except cvxlens.UnknownMethodError:
+            continue
+        if set(opts) <= set(specs):
+            out.append(pytest.param(name, opts, marks=[pytest.mark.slow] if slow else [],
+                                    id=f"{name}-" + "-".join(f"{k}={v}" for k, v in opts.items())))
+    return out
+
+
+@pytest.mark.parametrize("name, opts", _variants())
+def test_builtin_variant_conformance(name, opts):
+    check_method(name, **{**_fast_options(name), **opts})
+
+
 def _conventions():
     out = []
     for name in _builtin_methods():
