@@ -51,9 +51,7 @@ def _prepare(X, Z):
     return nx, nz, dots, cos
 
 
-def _kappa0_from(nx, nz, cos):
-    theta = np.arccos(cos)
-    k0 = (np.pi - theta) / (2 * np.pi)
+def _fix_zero_rows(k0, nx, nz):
     zx, zz = nx <= _ZERO, nz <= _ZERO
     if zx.any() or zz.any():
         k0[zx, :] = 0.5
@@ -62,10 +60,28 @@ def _kappa0_from(nx, nz, cos):
     return k0
 
 
-def _kappa1_from(nx, nz, cos):
-    theta = np.arccos(cos)
-    sin = np.sqrt(np.maximum(0.0, 1.0 - cos * cos))
-    return np.outer(nx, nz) * (sin + (np.pi - theta) * cos) / (2 * np.pi)
+def _pi_minus_theta(cos):
+    t = np.arccos(cos)
+    np.subtract(np.pi, t, out=t)
+    return t
+
+
+def _kappa0_from(nx, nz, cos, pmt=None):
+    k0 = _pi_minus_theta(cos) if pmt is None else pmt.copy()
+    k0 *= 1.0 / (2 * np.pi)
+    return _fix_zero_rows(k0, nx, nz)
+
+
+def _kappa1_from(nx, nz, cos, pmt=None):
+    pmt = _pi_minus_theta(cos) if pmt is None else pmt
+    k1 = np.multiply(cos, cos)           # in-place chain: few (n, k) temporaries
+    np.subtract(1.0, k1, out=k1)
+    np.maximum(k1, 0.0, out=k1)
+    np.sqrt(k1, out=k1)                  # sin(theta)
+    k1 += pmt * cos
+    k1 *= np.outer(nx, nz)
+    k1 *= 1.0 / (2 * np.pi)
+    return k1
 
 
 def arccos0_kernel(X, Z=None) -> np.ndarray:
@@ -108,7 +124,10 @@ def ntk_kernel(X, Z=None) -> np.ndarray:
     ``Θ(x, x) = ‖x‖²``. Shapes as :func:`arccos0_kernel`.
     """
     nx, nz, dots, cos = _prepare(X, Z)
-    return _kappa1_from(nx, nz, cos) + dots * _kappa0_from(nx, nz, cos)
+    pmt = _pi_minus_theta(cos)
+    out = _kappa1_from(nx, nz, cos, pmt)
+    out += dots * _kappa0_from(nx, nz, cos, pmt)
+    return out
 
 
 #: name -> kernel function ``k(X, Z=None) -> (n, k)``.

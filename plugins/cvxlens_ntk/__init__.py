@@ -187,11 +187,13 @@ class NTK(Method):
             info["approximation"] = "exact"
             if problem.loss == "squared":
                 coef, c0 = kernel_ridge(K, y, beta, free)
+                train = K @ coef + c0
                 msg = f"exact kernel ridge with the {kern} kernel (n = {n})"
             else:
                 F, U, s = _eig_features(K)
                 alpha, c0, li = logistic_ridge(F, y, beta, free)
                 coef = U @ (alpha / np.sqrt(s))
+                train = F @ alpha + c0
                 info.update(newton=li)
                 msg = f"exact kernel logistic regression with the {kern} kernel (n = {n})"
             pred = KernelPredictor(kern, Xd, coef, c0, problem.bias != "none")
@@ -208,13 +210,13 @@ class NTK(Method):
                 F[a:a + _CHUNK] = kernel_matrix(kern, Xd[a:a + _CHUNK], L) @ N
             alpha, c0, li = fit_linear(F, y, beta, problem.loss, free)
             coef = N @ alpha
+            train = F @ alpha + c0
             pred = KernelPredictor(kern, L, coef, c0, problem.bias != "none")
             info.update(approximation="nystroem", n_components=int(k), rank=int(N.shape[1]))
             if li:
                 info["newton"] = li
             msg = (f"n = {n} > exact_limit = {o['exact_limit']}: the {kern} kernel was replaced "
                    f"by a Nyström approximation with {k} landmarks (option n_components)")
-        train = pred.predict(problem.X)
         info["train_loss"] = problem.loss_value(train)
         return Solution(pred, objective=None, status="converged", n_iter=1, message=msg,
                         info=info)
