@@ -174,6 +174,9 @@ class MeanField(Method):
                 # unstable step: restart from the best particles with half the step
                 lr *= 0.5
                 resets += 1
+                if resets > 200:  # step underflow: nothing stable left to try
+                    status = "step_underflow"
+                    break
                 J, V, al, c = best
                 grads = energy_grad(V, al, c)[1]
                 continue
@@ -210,7 +213,10 @@ class MeanField(Method):
         msg = {"converged": f"best energy improved by less than tol = {o['tol']:g} over "
                             f"{_CHECK} steps",
                "max_iter": f"stopped after steps = {o['steps']}",
-               "timeout": f"time_limit reached after {k} steps"}[status]
+               "timeout": f"time_limit reached after {k} steps",
+               "step_underflow": f"stopped after {resets} unstable steps (step underflow); "
+                                 "best particles returned"}[status]
+        status = "max_iter" if status == "step_underflow" else status
         return Solution(net, objective=J, lower_bound=lb, bound_kind=kind, status=status,
                         n_iter=k, history=history, message=msg, info=info)
 
