@@ -74,11 +74,13 @@ _COMMON = {
                        "<= 512 cells, else sample), 'exact' (enumerate all), an int (number of "
                        "Gaussian gates to sample; default of 'auto' is clip(n/2, 100, 2000)), or an "
                        "(n, P) bool array", validate_patterns),
-    "solver": Option("cvxpy", "'native' (numpy FISTA / augmented Lagrangian) or 'cvxpy'",
+    "solver": Option("native", "'native' (gated: FISTA; lasso: working set over patterns and "
+                     "cone rows, numpy pricing + small Clarabel programs) or 'cvxpy' (whole program)",
                      _solver),
     "cvxpy_solver": Option("CLARABEL", "cvxpy solver used when solver='cvxpy'", _cvxpy_solver),
     "tol": Option(1e-6, "target relative duality gap over the patterns used", _positive_float),
-    "max_iter": Option(20000, "maximum iterations of the native solver", _positive_int),
+    "max_iter": Option(20000, "maximum iterations of the native solver (FISTA iterations for "
+                       "gated, working-set rounds for lasso)", _positive_int),
     "max_patterns": Option(20000, "refuse exact enumeration above this many patterns",
                            _positive_int),
     "init_network": Option(None, "two-layer ReLUNetwork whose activation patterns are added (its J "
@@ -114,6 +116,10 @@ class _Base(Method):
             solver = "cvxpy"
             message.append(f"the native solver handles the squared loss only; used cvxpy/"
                            f"{opts['cvxpy_solver']} for the {problem.loss} loss")
+        if solver == "native" and free and not self.gated:
+            solver = "cvxpy"
+            message.append("the native solver prices patterns with the cone dual of bias "
+                           "'none'/'regularized' only; used cvxpy for bias 'free'")
         y, beta = problem.y, problem.beta
         init = None
         if opts["init_network"] is not None:
@@ -131,8 +137,8 @@ class _Base(Method):
             status = "converged"
             history.append((time.perf_counter() - t0, res["value"]))
         else:
-            from ._native import solve_exact, solve_gated
-            fn = solve_gated if self.gated else solve_exact
+            from ._native import solve_exact_ws, solve_gated
+            fn = solve_gated if self.gated else solve_exact_ws
             res = fn(Xa, Dm, y, beta, pen=pen, free_offset=free, tol=opts["tol"],
                      max_iter=opts["max_iter"], deadline=dl, init=init, t0=t0)
             U, V, c = res["U"], res["V"], res["c"]
@@ -207,6 +213,22 @@ def _init_from_network(problem, Xa, Dm, network, gated):
 def _decompose(Xa, Dm, gates, gated_groups):
     """Cone decomposition of each gated group w_i = u_i - v_i (u_i, v_i in K_i)."""
     cols, signs, pats = [], [], []
+    socp = R.decompose_socp(Xa, Dm, gated_groups.U, gated_groups.pat)
+    if socp is not None:
+        Uo, Vo = socp
+        for j in range(gated_groups.m):
+            i = gated_groups.pat[j]
+            u = R.project_cone(Xa, Dm[:, i], Uo[:, j])
+            v = R.project_cone(Xa, Dm[:, i], Vo[:, j])
+            # exactness: u - v must equal w; repair the tiny defect along the cone
+            for vec, sgn in ((u, 1.0), (v, -1.0)):
+                if np.linalg.norm(vec) > 1e-12 * max(1.0, np.linalg.norm(gated_groups.U[:, j])):
+                    cols.append(vec)
+                    signs.append(sgn)
+                    pats.append(i)
+        dd = Xa.shape[1]
+        U = np.array(cols).T if cols else np.zeros((dd, 0))
+        return R.Groups(U, signs, pats, gated_groups.c)
     for j in range(gated_groups.m):
         i = gated_groups.pat[j]
         gate = None

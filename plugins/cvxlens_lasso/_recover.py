@@ -77,18 +77,23 @@ def cone_decompose(Xa: np.ndarray, mask_col: np.ndarray, w: np.ndarray,
         return w.copy(), np.zeros_like(w)
     if np.all(-Aw >= 0):
         return np.zeros_like(w), -w
-    g = None
+    cands = []
     if gate is not None and np.all(A @ gate > 0):
-        g = gate
-    if g is None:
-        g = interior_direction(Xa, mask_col)
-    if g is None:
+        cands.append(gate)
+    g_lp = interior_direction(Xa, mask_col)
+    if g_lp is not None:
+        cands.append(g_lp)
+    if not cands:
         return None
-    Ag = A @ g
     bad = Aw < 0
-    t = float(np.max(-Aw[bad] / Ag[bad]))
-    u = w + t * g
-    v = t * g
+    best = None
+    for g in cands:
+        Ag = A @ g
+        t = float(np.max(-Aw[bad] / Ag[bad]))
+        cost = np.linalg.norm(w + t * g) + np.linalg.norm(t * g)
+        if best is None or cost < best[0]:
+            best = (cost, w + t * g, t * g)
+    _, u, v = best
     # numerical clean-up: exact feasibility
     u = project_cone(Xa, mask_col, u)
     v = project_cone(Xa, mask_col, v)
@@ -324,7 +329,7 @@ def gated_polar(Xa, Dm, lam, pen=None, chunk=256) -> np.ndarray:
     return out
 
 
-def cone_polar(Xa, Dm, lam, chunk=256, deadline=None):
+def cone_polar(Xa, Dm, lam, chunk=256, deadline=None, batch=64):
     """``max_i max_± ||P_{K_i}(± Xa^T D_i lambda)||``: the restricted program's dual constraint
     (exact over the given patterns, bias ``none`` / ``regularized``).
 
@@ -354,6 +359,18 @@ def cone_polar(Xa, Dm, lam, chunk=256, deadline=None):
     order = np.argsort(-ub)
     best = 0.0
     count = 0
+    if batch:
+        pos = 0
+        while pos < len(order) and ub[order[pos]] > best:
+            ks = order[pos:pos + batch]
+            ks = ks[ub[ks] > best]
+            pats = ks % P
+            Gs = Gall[:, pats] * np.where(ks < P, 1.0, -1.0)
+            Pm, _ = project_batch(Xa, Dm, pats, Gs)
+            best = max(best, float(np.linalg.norm(Pm, axis=0).max()))
+            count += len(ks)
+            pos += batch
+        return best, count
     for pos, k in enumerate(order):
         if ub[k] <= best:
             break
@@ -405,3 +422,80 @@ def global_polar_bound(problem, Xa, lam):
             return None, False
         return crude_polar_free(problem.X, mu), False
     return crude_polar_bound(Xa, lam), False
+
+
+def decompose_socp(Xa, Dm, W, pats, max_size=400_000):
+    """Optimal cone decompositions ``min sum_j ||u_j|| + ||v_j||`` s.t. ``u_j - v_j = w_j``,
+    u_j, v_j in K_{pat_j}, in one cvxpy/Clarabel SOCP; None when the program would exceed
+    ``max_size`` constraint rows or the solver fails."""
+    import cvxpy as cp
+    n, dd = Xa.shape
+    m = W.shape[1]
+    if m == 0 or 2 * n * m > max_size:
+        return None
+    S = np.where(Dm[:, pats], 1.0, -1.0)
+    U = cp.Variable((dd, m))
+    Vv = U - W
+    cons = [cp.multiply(S, Xa @ U) >= 0, cp.multiply(S, Xa @ Vv) >= 0]
+    prob = cp.Problem(cp.Minimize(cp.sum(cp.norm(U, 2, axis=0)) + cp.sum(cp.norm(Vv, 2, axis=0))),
+                      cons)
+    try:
+        prob.solve(solver="CLARABEL")
+    except Exception:
+        return None
+    if prob.status not in ("optimal", "optimal_inaccurate") or U.value is None:
+        return None
+    Uo = np.asarray(U.value)
+    return Uo, Uo - W
+
+
+def project_batch(Xa, Dm, pats, Zc, E=None, tol=1e-12, max_rounds=None):
+    """Exact projections of the columns of ``Zc`` (dd, m) onto the cones of patterns ``pats``.
+
+    Active-set scheme with warm starts: for column j keep a working set E[j] of constraint rows,
+    project onto the cone of those rows only (NNLS on at most a few rows), then check every row
+    in one batched product; add the most violated rows and repeat. When the projection onto the
+    working-set cone satisfies all rows it IS the projection onto K (K ⊂ K_E). Columns that do
+    not settle fall back to a full NNLS.
+
+    Returns ``(P (dd, m), E)`` with E the updated working sets (list of int arrays).
+    """
+    n, dd = Xa.shape
+    m = Zc.shape[1]
+    if E is None:
+        E = [np.zeros(0, dtype=int) for _ in range(m)]
+    Pm = Zc.copy()
+    S = np.where(Dm[:, pats], 1.0, -1.0)  # (n, m)
+    scale = np.linalg.norm(Xa, axis=1)
+    todo = np.arange(m)
+    rounds = 0
+    max_rounds = 4 * dd if max_rounds is None else max_rounds
+    # start from the working sets
+    for j in range(m):
+        if len(E[j]):
+            A = S[E[j], j][:, None] * Xa[E[j]]
+            if np.any(A @ Zc[:, j] < 0):
+                mu, _ = nnls(A.T, -Zc[:, j])
+                Pm[:, j] = Zc[:, j] + A.T @ mu
+                E[j] = E[j][mu > 0]
+    while len(todo):
+        slack = S[:, todo] * (Xa @ Pm[:, todo])  # (n, k)
+        thr = -tol * scale[:, None] * np.maximum(np.linalg.norm(Pm[:, todo], axis=0), 1e-300)
+        bad = (slack < thr).any(axis=0)
+        todo = todo[bad]
+        if not len(todo) or rounds >= max_rounds:
+            break
+        slack = slack[:, bad]
+        for jj, j in enumerate(todo):
+            viol = slack[:, jj] / np.maximum(scale, 1e-300)
+            add = np.argsort(viol)[:2]
+            add = add[viol[add] < 0]
+            rows = np.union1d(E[j], add)
+            A = S[rows, j][:, None] * Xa[rows]
+            mu, _ = nnls(A.T, -Zc[:, j])
+            Pm[:, j] = Zc[:, j] + A.T @ mu
+            E[j] = rows[mu > 0] if np.any(mu > 0) else rows
+        rounds += 1
+    for j in todo:  # fall back: full NNLS
+        Pm[:, j] = project_cone(Xa, Dm[:, pats[j]], Zc[:, j])
+    return Pm, E
