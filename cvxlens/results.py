@@ -19,7 +19,7 @@ __all__ = ["Results", "RECORD_KEYS", "run_key", "read_journal"]
 #: Keys of every record, in table/CSV column order.
 RECORD_KEYS = (
     "method", "dataset", "beta", "seed", "status", "objective", "lower_bound", "bound_kind",
-    "train_mse", "test_mse", "accuracy", "train_accuracy", "n_neurons", "time_s", "n_iter",
+    "train_mse", "test_mse", "accuracy", "train_accuracy", "n_neurons", "depth", "time_s", "n_iter",
     "error", "message", "loss", "bias", "scale", "n", "d", "timeout", "options", "history",
     "info", "cvxlens_version", "finished_at",
 )
@@ -27,7 +27,7 @@ RECORD_KEYS = (
 #: Keys whose values are structured (JSON-encoded in CSV).
 _STRUCTURED = ("options", "history", "info")
 _EMPTY_STR_KEYS = ("message",)
-_INT_KEYS = ("seed", "n_neurons", "n_iter", "n", "d")
+_INT_KEYS = ("seed", "n_neurons", "depth", "n_iter", "n", "d")
 _FLOAT_KEYS = ("beta", "objective", "lower_bound", "train_mse", "test_mse", "accuracy",
                "train_accuracy", "time_s", "timeout")
 
@@ -78,7 +78,9 @@ class Results:
     records : list of dict
         One per run, keys :data:`RECORD_KEYS` (``accuracy``/``train_accuracy`` are None for
         regression). ``objective`` is J of the returned network evaluated by
-        ``Problem.objective`` (None for a kernel predictor or a run without a network);
+        ``Problem.objective`` (None for a kernel predictor or a run without a network); ``depth``
+        is the method's network depth: J of a depth-3 method is the path-regularized objective
+        (survey eq. 32), a different problem, so bounds and gaps never mix depths;
         ``train_mse``/``test_mse`` are ``mean((f(X) - y)^2)`` (no 1/2); ``history`` is a list of
         ``[seconds, J]`` pairs; ``error`` is the failure message (None when the run finished).
     skipped : list of (method, reason)
@@ -134,31 +136,34 @@ class Results:
         """Records whose status is not in ``FINISHED_STATUSES`` (failed, timeout, unsupported)."""
         return [r for r in self.records if r.get("status") not in FINISHED_STATUSES]
 
-    def best_lower_bound(self, dataset=None, beta=None, kind: str = "global") -> float | None:
+    def best_lower_bound(self, dataset=None, beta=None, kind: str = "global",
+                         depth: int = 2) -> float | None:
         """Largest lower bound of the given kind (default ``global``: certified for min J) over
-        the runs matching ``dataset``/``beta`` (None matches all); None if there is none.
+        the runs matching ``dataset``/``beta`` (None matches all) whose networks have ``depth``
+        layers (records without a depth count as 2); None if there is none.
 
         A ``subsampled`` bound is only valid for its own sampled-pattern program; the maximum of
         such bounds is reported for information only and certifies nothing about min J.
         """
-        vals = [r["lower_bound"] for r in self._match(dataset, beta)
+        vals = [r["lower_bound"] for r in self._match(dataset, beta, depth)
                 if r.get("lower_bound") is not None and r.get("bound_kind") == kind
                 and r.get("status") not in ("failed", "unsupported")]
         return max(vals) if vals else None
 
-    def best_objective(self, dataset=None, beta=None) -> float | None:
+    def best_objective(self, dataset=None, beta=None, depth: int = 2) -> float | None:
         """Smallest J of a returned network over the matching runs (None if there is none)."""
-        vals = [r["objective"] for r in self._match(dataset, beta)
+        vals = [r["objective"] for r in self._match(dataset, beta, depth)
                 if r.get("objective") is not None and r.get("status") not in ("failed", "unsupported")]
         return min(vals) if vals else None
 
     def gap(self, record: dict) -> float | None:
         """Relative gap ``(J - LB*) / max(1, |LB*|)`` of a record to the best global lower bound
-        of its (dataset, beta); None when J or a global bound is missing. Certified: the true
-        relative suboptimality is at most this."""
+        of its (dataset, beta, depth); None when J or a global bound is missing. Certified: the
+        true relative suboptimality is at most this."""
         if record.get("objective") is None:
             return None
-        lb = self.best_lower_bound(record.get("dataset"), record.get("beta"))
+        lb = self.best_lower_bound(record.get("dataset"), record.get("beta"),
+                                   depth=record.get("depth") or 2)
         if lb is None:
             return None
         return (record["objective"] - lb) / max(1.0, abs(lb))
@@ -194,8 +199,10 @@ class Results:
             out.append(row)
         return out
 
-    def _match(self, dataset, beta):
+    def _match(self, dataset, beta, depth=None):
         for r in self.records:
+            if depth is not None and (r.get("depth") or 2) != depth:
+                continue
             if dataset is not None and r.get("dataset") != dataset:
                 continue
             if beta is not None and (r.get("beta") is None or
@@ -268,8 +275,10 @@ class Results:
         return cls(out)
 
     def table(self, title: str | None = "cvxlens compare"):
-        """A ``rich.table.Table``: method, status, J, lower bound and its kind, certified gap,
-        train/test MSE (accuracy for classification), neurons, seconds."""
+        """A ``rich.table.Table``: method, status, J, lower bound and its kind, certified gap
+        (to the best global bound of the same data, beta and depth), train/test MSE (accuracy
+        for classification), neurons, seconds. Dataset, beta, seed and depth columns appear
+        when they vary."""
         from rich.table import Table
 
         classification = any(r.get("accuracy") is not None or r.get("train_accuracy") is not None
@@ -277,6 +286,7 @@ class Results:
         multi_ds = len({r.get("dataset") for r in self.records}) > 1
         multi_beta = len({r.get("beta") for r in self.records}) > 1
         multi_seed = len({r.get("seed") for r in self.records}) > 1
+        multi_depth = len({r.get("depth") or 2 for r in self.records}) > 1
         t = Table(title=title)
         t.add_column("method", style="bold")
         if multi_ds:
@@ -285,6 +295,8 @@ class Results:
             t.add_column("beta", justify="right")
         if multi_seed:
             t.add_column("seed", justify="right")
+        if multi_depth:
+            t.add_column("depth", justify="right")
         t.add_column("status")
         t.add_column("J", justify="right")
         t.add_column("lower bound", justify="right")
@@ -307,6 +319,8 @@ class Results:
                 row.append(_fmt(r.get("beta"), ".3g"))
             if multi_seed:
                 row.append(_fmt(r.get("seed")))
+            if multi_depth:
+                row.append(_fmt(r.get("depth") or 2))
             gap = self.gap(r)
             row += [f"[{styles.get(status, '')}]{status}[/]" if status in styles else status,
                     _fmt(r.get("objective"), ".6g"), _fmt(r.get("lower_bound"), ".6g"),

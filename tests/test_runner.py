@@ -362,3 +362,28 @@ def test_summary_spread_over_seeds():
     assert a["objective_mean"] == 2.0 and a["objective_std"] == 1.0
     assert (a["objective_min"], a["objective_max"]) == (1.0, 3.0)
     assert a["test_mse_mean"] is None and b["test_mse_mean"] == 0.5
+
+
+def test_bounds_and_gaps_never_mix_depths():
+    """J of a depth-3 method is the path-regularized objective: its bound says nothing about
+    the two-layer problem and vice versa."""
+    recs = [
+        dict(method="two", dataset="d", beta=1.0, seed=0, status="optimal", objective=2.0,
+             lower_bound=2.0, bound_kind="global", depth=2),
+        dict(method="three", dataset="d", beta=1.0, seed=0, status="optimal", objective=1.0,
+             lower_bound=1.0, bound_kind="global", depth=3),
+        dict(method="old", dataset="d", beta=1.0, seed=0, status="converged", objective=2.2),
+    ]
+    res = Results(recs)
+    assert res.best_lower_bound() == 2.0 and res.best_lower_bound(depth=3) == 1.0
+    assert res.best_objective() == 2.0 and res.best_objective(depth=3) == 1.0
+    assert res.gap(recs[1]) == 0.0 and res.gap(recs[2]) == pytest.approx(0.1)
+    from rich.console import Console
+    con = Console(record=True, width=200)
+    con.print(res.table())
+    assert "depth" in con.export_text()
+
+
+def test_records_carry_the_method_depth(prob):
+    res = cvxlens.compare(prob, methods=["toy_ridge"])
+    assert res[0]["depth"] == 2
