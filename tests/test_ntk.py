@@ -285,3 +285,29 @@ def test_predictor_checks_shape_and_serializes():
                                   {"exact_limit": 4, "n_components": 6, "kernel": "arccos1"}])
 def test_conformance(opts):
     check_method("ntk", **opts)
+
+
+def test_psd_cholesky_adds_jitter_only_when_needed():
+    from cvxlens_ntk._linear import psd_cholesky
+    v = np.arange(1.0, 6.0)
+    info = {}
+    K = np.outer(v, v) - 1e-13 * np.eye(5)  # rank one, slightly indefinite (rounding-like)
+    fac = psd_cholesky(K, 0.0, info)
+    assert 0 < info["jitter"] <= 1e-5 * 25
+    L = np.tril(fac[0])
+    np.testing.assert_allclose(L @ L.T, K + info["jitter"] * np.eye(5), atol=1e-9)
+    info2 = {}
+    psd_cholesky(np.outer(v, v), 1.0, info2)
+    assert "jitter" not in info2
+    with pytest.raises(np.linalg.LinAlgError, match="not positive semidefinite"):
+        psd_cholesky(-np.eye(3), 0.0)
+
+
+def test_duplicated_points_and_tiny_beta():
+    X, y = _data(n=10)
+    X = np.vstack([X, X])
+    y = np.concatenate([y, y])
+    p = Problem(X, y, 1e-12, bias="regularized")
+    sol = cvxlens.solve(p, "ntk")
+    assert np.all(np.isfinite(sol.network.predict(X)))
+    assert sol.status == "converged"

@@ -13,7 +13,9 @@ Realizations (option ``realize``):
     The exact kernel predictor. Squared loss: kernel ridge ``f = K(·, X)(K + βI)⁻¹(y − c0)`` by a
     Cholesky factorization (β is the sum-scaled weight decay of J, so this is the β → same-β
     infinite-width limit of the random-features fit below). Logistic loss: kernel logistic
-    regression ``min Σ log(1 + e^{−y f}) + (β/2)‖f‖²_K`` by Newton-CG on the eigen-features of K.
+    regression ``min Σ log(1 + e^{−y f}) + (β/2)‖f‖²_K`` by trust-region Newton-CG on the
+    features L of a Cholesky factorization ``L Lᵀ = K + εI`` (ε = 1e-12 · max diag K, a nugget
+    on the training points).
     No finite weights: ``objective=None``; the returned predictor has ``predict(X)`` and
     ``n_neurons = None``. Above ``exact_limit`` samples the kernel is replaced by a Nyström
     approximation with ``n_components`` landmarks (said in ``Solution.message`` and ``info``).
@@ -38,6 +40,7 @@ Realizations (option ``realize``):
 from __future__ import annotations
 
 import numpy as np
+from scipy.linalg import solve_triangular
 from scipy.sparse.linalg import LinearOperator, lsqr
 from threadpoolctl import threadpool_limits
 
@@ -45,7 +48,7 @@ import cvxlens
 from cvxlens import Capabilities, Deadline, Method, Option, OptionError, ReLUNetwork, Solution
 from cvxlens.kernels import KERNELS, empirical_ntk, kernel_matrix
 
-from ._linear import fit_linear, kernel_ridge, logistic_ridge
+from ._linear import fit_linear, kernel_ridge, logistic_ridge, psd_cholesky
 
 __all__ = ["NTK", "KernelPredictor"]
 
@@ -135,14 +138,6 @@ def _design(problem):
     return np.hstack([problem.X, np.ones((problem.n, 1))])
 
 
-def _eig_features(K, rel_tol=1e-12):
-    """``F = U sqrt(S)`` with K = U S Uᵀ (eigenvalues below rel_tol·max dropped); returns (F, U, s)."""
-    s, U = np.linalg.eigh(K)
-    keep = s > rel_tol * max(s.max(), 0.0)
-    s, U = s[keep], U[:, keep]
-    return U * np.sqrt(s), U, s
-
-
 class NTK(Method):
     name = "ntk"
     summary = ("kernel regression with the two-layer ReLU NTK or arc-cosine kernels "
@@ -182,20 +177,26 @@ class NTK(Method):
         Xd = _design(problem)
         n = problem.n
         info = {"kernel": kern, "realize": "kernel", "n_train": n}
+        status = "converged"
         if n <= o["exact_limit"]:
             K = kernel_matrix(kern, Xd)
             info["approximation"] = "exact"
             if problem.loss == "squared":
-                coef, c0 = kernel_ridge(K, y, beta, free)
-                train = K @ coef + c0
+                coef, c0 = kernel_ridge(K, y, beta, free, info)
                 msg = f"exact kernel ridge with the {kern} kernel (n = {n})"
             else:
-                F, U, s = _eig_features(K)
-                alpha, c0, li = logistic_ridge(F, y, beta, free)
-                coef = U @ (alpha / np.sqrt(s))
-                train = F @ alpha + c0
+                # features F = L with L Lᵀ = K + εI (ε = 1e-12·max diag K, a nugget on the
+                # training points only): F α = K_ε c with c = L⁻ᵀ α and ‖α‖² = cᵀ K_ε c
+                info["jitter"] = 1e-12 * max(float(np.max(np.diag(K))), 1e-300)
+                L = psd_cholesky(K, info["jitter"], info)[0]
+                L = np.tril(L)
+                alpha, c0, li = logistic_ridge(L, y, beta, free)
+                coef = solve_triangular(L, alpha, lower=True, trans="T", check_finite=False)
                 info.update(newton=li)
+                if not li["success"]:
+                    status = "max_iter"
                 msg = f"exact kernel logistic regression with the {kern} kernel (n = {n})"
+            train = K @ coef + c0
             pred = KernelPredictor(kern, Xd, coef, c0, problem.bias != "none")
         else:
             k = min(o["n_components"], n)
@@ -215,11 +216,12 @@ class NTK(Method):
             info.update(approximation="nystroem", n_components=int(k), rank=int(N.shape[1]))
             if li:
                 info["newton"] = li
+                if not li["success"]:
+                    status = "max_iter"
             msg = (f"n = {n} > exact_limit = {o['exact_limit']}: the {kern} kernel was replaced "
                    f"by a Nyström approximation with {k} landmarks (option n_components)")
         info["train_loss"] = problem.loss_value(train)
-        return Solution(pred, objective=None, status="converged", n_iter=1, message=msg,
-                        info=info)
+        return Solution(pred, objective=None, status=status, n_iter=1, message=msg, info=info)
 
     # ----------------------------------------------------------------- finite network
     def _features(self, problem, o):
@@ -255,11 +257,14 @@ class NTK(Method):
                 msg += "; the linearized step fits the ±1 labels by ridge (squared loss)"
         H = np.maximum(Xd @ Wd, 0.0)
         alpha, c0, li = fit_linear(H, problem.y, beta, problem.loss, free)
+        status = "converged"
         if li:
             info["newton"] = li
+            if not li["success"]:
+                status = "max_iter"
         net = _network(problem, Wd, alpha, c0)
         J = problem.objective(net)
-        return Solution(net, objective=J, status="converged", n_iter=1, message=msg, info=info)
+        return Solution(net, objective=J, status=status, n_iter=1, message=msg, info=info)
 
 
 def _network(problem, Wd, alpha, c0):

@@ -13,7 +13,7 @@ from scipy.optimize import minimize
 
 from cvxlens.problem import _sigmoid
 
-__all__ = ["ridge", "logistic_ridge", "kernel_ridge", "fit_linear"]
+__all__ = ["ridge", "logistic_ridge", "kernel_ridge", "fit_linear", "psd_cholesky"]
 
 
 def ridge(F, y, beta, free_intercept=False):
@@ -43,15 +43,44 @@ def ridge(F, y, beta, free_intercept=False):
     return alpha, c0
 
 
-def kernel_ridge(K, y, beta, free_intercept=False):
+def psd_cholesky(K, shift, info=None):
+    """Cholesky factor (scipy ``cho_factor``, lower) of ``K + shift I`` for a PSD kernel matrix.
+
+    Closed-form kernels are PSD only up to rounding (eigenvalues around −1e-14 measured on ECG);
+    if the factorization fails, a jitter ``10^k · 1e-12 · max diag K`` (k = 0..6) is added and
+    recorded in ``info["jitter"]``.
+
+    Raises
+    ------
+    numpy.linalg.LinAlgError
+        If even the largest jitter does not make the matrix positive definite.
+    """
+    K = np.asarray(K, dtype=float)
+    scale = max(float(np.max(np.diag(K))), 1e-300)
+    jitter = 0.0
+    for k in range(-1, 7):
+        if k >= 0:
+            jitter = scale * 1e-12 * 10.0**k
+        A = K.copy()
+        A[np.diag_indices_from(A)] += shift + jitter
+        try:
+            fac = cho_factor(A, lower=True, check_finite=False, overwrite_a=True)
+        except np.linalg.LinAlgError:
+            continue
+        if info is not None and jitter:
+            info["jitter"] = jitter
+        return fac
+    raise np.linalg.LinAlgError("kernel matrix is not positive semidefinite, even with jitter "
+                                f"{jitter:g}; check the inputs for NaN or huge values")
+
+
+def kernel_ridge(K, y, beta, free_intercept=False, info=None):
     """Kernel ridge ``f = K(·, X)(K + βI)⁻¹(y − c0)`` by a Cholesky factorization of K + βI.
 
     With a free offset, c0 = 1ᵀA⁻¹y / 1ᵀA⁻¹1 (A = K + βI), the exact minimizer of
     ``½‖K c + c0 1 − y‖² + (β/2) cᵀKc``. Returns ``(coef (n,), c0)``.
     """
-    A = np.array(K, dtype=float, copy=True)
-    A[np.diag_indices_from(A)] += beta
-    fac = cho_factor(A, lower=True, check_finite=False, overwrite_a=True)
+    fac = psd_cholesky(K, beta, info)
     y = np.asarray(y, dtype=float)
     c0 = 0.0
     if free_intercept:
