@@ -141,3 +141,17 @@ def test_conformance(bias):
     X = rng.standard_normal((8, 2))
     y = np.maximum(X @ [1.0, 0.5] + 0.2, 0) + 0.1 * rng.standard_normal(8)
     check_method("meanfield", Problem(X, y, 0.1, bias=bias), width=30, steps=600)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("bias", ["regularized", "none"])
+def test_approaches_the_optimum_in_three_dimensions(bias):
+    rng = np.random.default_rng(3)
+    X = rng.standard_normal((12, 3))
+    y = np.maximum(X @ [1.0, -0.5, 0.3] + 0.2, 0) - np.maximum(X @ [0.2, 1.0, -1.0], 0) \
+        + 0.1 * rng.standard_normal(12)
+    p = Problem(X, y, 0.05, bias=bias)
+    opt = group_lasso_optimum(p.design(), y, 0.05)
+    sol = cvxlens.solve(p, "meanfield", width=100, steps=40000, tol=0.0, seed=0)
+    assert opt * (1 - 1e-6) <= sol.objective <= opt * 1.01
+    assert sol.lower_bound <= opt * (1 + 1e-6)
