@@ -203,6 +203,7 @@ def cmd_methods(args) -> int:
         print(json.dumps(out, indent=1))
         return EXIT_OK
     from rich.table import Table
+    from rich.text import Text
 
     t = Table(title="cvxlens methods")
     for col in ("method", "plugin", "losses", "biases", "depth", "finite", "bound", "d", "summary"):
@@ -211,15 +212,18 @@ def cmd_methods(args) -> int:
         if mi.error is not None:
             continue
         cap = mi.capabilities
-        t.add_row(mi.name, mi.plugin, ",".join(cap.losses), ",".join(cap.biases), str(cap.depth),
-                  "yes" if cap.finite_weights else "no", "yes" if cap.lower_bound else "no",
-                  "any" if cap.input_dim is None else str(cap.input_dim), mi.summary)
+        t.add_row(*(Text(str(v)) for v in (
+            mi.name, mi.plugin, ",".join(cap.losses), ",".join(cap.biases), cap.depth,
+            "yes" if cap.finite_weights else "no", "yes" if cap.lower_bound else "no",
+            "any" if cap.input_dim is None else cap.input_dim, mi.summary)))
     con = _console()
     con.print(t)
     broken = [mi for mi in infos if mi.error is not None]
+    from rich.markup import escape
+
     for mi in broken:
-        con.print(f"[red]broken plugin[/red] {mi.name} ({mi.plugin}): {mi.error}", markup=True,
-                  highlight=False)
+        con.print(f"[red]broken plugin[/red] {escape(mi.name)} ({escape(mi.plugin)}): "
+                  f"{escape(mi.error)}", markup=True, highlight=False)
     if not sys.stdout.isatty():  # piped: the names, one a line, for scripts
         for mi in infos:
             print(mi.name if mi.error is None else f"{mi.name}\tERROR: {mi.error}")
@@ -234,13 +238,15 @@ def cmd_datasets(args) -> int:
         print(json.dumps([info._asdict() for info in infos], indent=1))
         return EXIT_OK
     from rich.table import Table
+    from rich.text import Text
 
     t = Table(title="cvxlens datasets")
     for col in ("name", "task", "available", "description"):
         t.add_column(col)
     for info in infos:
-        t.add_row(info.name, info.task, "yes" if info.available else f"no: {info.note}",
-                  info.description)
+        t.add_row(*(Text(v) for v in (info.name, info.task,
+                                      "yes" if info.available else f"no: {info.note}",
+                                      info.description)))
     _console().print(t)
     if not sys.stdout.isatty():
         for info in infos:

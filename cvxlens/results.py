@@ -279,6 +279,7 @@ class Results:
         (to the best global bound of the same data, beta and depth), train/test MSE (accuracy
         for classification), neurons, seconds. Dataset, beta, seed and depth columns appear
         when they vary."""
+        from rich.markup import escape
         from rich.table import Table
 
         classification = any(r.get("accuracy") is not None or r.get("train_accuracy") is not None
@@ -312,9 +313,9 @@ class Results:
                   "timeout": "yellow", "failed": "red", "unsupported": "dim"}
         for r in self.records:
             status = r.get("status") or "-"
-            row = [str(r.get("method"))]
+            row = [escape(str(r.get("method")))]
             if multi_ds:
-                row.append(str(r.get("dataset")))
+                row.append(escape(str(r.get("dataset"))))
             if multi_beta:
                 row.append(_fmt(r.get("beta"), ".3g"))
             if multi_seed:
@@ -322,9 +323,9 @@ class Results:
             if multi_depth:
                 row.append(_fmt(r.get("depth") or 2))
             gap = self.gap(r)
-            row += [f"[{styles.get(status, '')}]{status}[/]" if status in styles else status,
+            row += [f"[{styles[status]}]{status}[/]" if status in styles else escape(status),
                     _fmt(r.get("objective"), ".6g"), _fmt(r.get("lower_bound"), ".6g"),
-                    r.get("bound_kind") or "-",
+                    escape(str(r.get("bound_kind") or "-")),
                     "-" if gap is None else f"{100 * gap:.3g}%",
                     _fmt(r.get("train_mse")), _fmt(r.get("test_mse"))]
             if classification:

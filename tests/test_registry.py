@@ -18,7 +18,7 @@ import _toy_methods as toy
 
 TESTS = Path(__file__).resolve().parent
 
-BROKEN_IMPORT = "import numpy\nraise ImportError('cvxlens_broken_demo needs libfoo >= 9')\n"
+BROKEN_IMPORT = "import numpy\nraise ImportError('cvxlens_broken_demo needs [libfoo] >= 9')\n"
 BROKEN_HOOK = (
     "import cvxlens\n\n"
     "@cvxlens.hookimpl\n"
@@ -67,7 +67,7 @@ def on_path(site):
 def test_broken_plugins_are_listed_and_others_work(on_path):
     infos = cvxlens.list_methods()
     errors = {m.plugin: m.error for m in infos if m.error}
-    assert "libfoo >= 9" in errors["broken_demo"]
+    assert "[libfoo] >= 9" in errors["broken_demo"]
     assert "hook exploded" in errors["badhook_demo"]
     assert "not a cvxlens.Method subclass" in errors["notmethod_demo"]
     names = {m.name for m in infos if m.error is None}
@@ -89,7 +89,7 @@ def test_cli_methods_shows_broken_plugin(on_path, capsys):
     assert out["toy_ridge"]["error"] is None
     assert cli.main(["methods"]) == 0
     err = capsys.readouterr().err
-    assert "broken plugin" in err and "libfoo" in err and "toy_ridge" in err
+    assert "broken plugin" in err and "[libfoo] >= 9" in err and "toy_ridge" in err
 
 
 @pytest.mark.slow
