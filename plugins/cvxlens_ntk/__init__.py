@@ -11,8 +11,8 @@ Realizations (option ``realize``):
 
 ``kernel`` (default)
     The exact kernel predictor. Squared loss: kernel ridge ``f = K(·, X)(K + βI)⁻¹(y − c0)`` by a
-    Cholesky factorization (β is the sum-scaled weight decay of J, so this is the β → same-β
-    infinite-width limit of the random-features fit below). Logistic loss: kernel logistic
+    Cholesky factorization (β is the sum-scaled weight decay of J, so this is the infinite-width
+    limit, at the same β, of the random-features fit below). Logistic loss: kernel logistic
     regression ``min Σ log(1 + e^{−y f}) + (β/2)‖f‖²_K`` by trust-region Newton-CG on the
     features L of a Cholesky factorization ``L Lᵀ = K + εI`` (ε = 1e-12 · max diag K, a nugget
     on the training points).
@@ -187,8 +187,8 @@ class NTK(Method):
             else:
                 # features F = L with L Lᵀ = K + εI (ε = 1e-12·max diag K, a nugget on the
                 # training points only): F α = K_ε c with c = L⁻ᵀ α and ‖α‖² = cᵀ K_ε c
-                info["jitter"] = 1e-12 * max(float(np.max(np.diag(K))), 1e-300)
-                L = psd_cholesky(K, info["jitter"], info)[0]
+                info["nugget"] = 1e-12 * max(float(np.max(np.diag(K))), 1e-300)
+                L = psd_cholesky(K, info["nugget"], info)[0]
                 L = np.tril(L)
                 alpha, c0, li = logistic_ridge(L, y, beta, free)
                 coef = solve_triangular(L, alpha, lower=True, trans="T", check_finite=False)
