@@ -257,3 +257,29 @@ def test_mean_scale_gives_the_same_network():
 def test_conformance(method):
     testing = pytest.importorskip("cvxlens.testing")
     testing.check_method(method, width=6, epochs=20, n_init=2, lr=[1e-2, 1e-1])
+
+
+try:
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+except ImportError:  # pragma: no cover
+    given = None
+
+if given is not None:
+    @settings(max_examples=25, deadline=None)
+    @given(n=st.integers(2, 12), d=st.integers(1, 4), m=st.integers(1, 6),
+           loss=st.sampled_from(LOSSES), bias=st.sampled_from(BIASES),
+           seed=st.integers(0, 10_000), bs=st.integers(1, 12))
+    def test_property_batch_gradients_average_to_the_gradient_of_J(n, d, m, loss, bias, seed,
+                                                                     bs):
+        """For any partition into batches, sum_B |B|/n * grad_B = grad(J)/n (unbiasedness)."""
+        rng = np.random.default_rng(seed)
+        X = rng.standard_normal((n, d))
+        y = rng.standard_normal(n) if loss == "squared" else rng.choice([-1.0, 1.0], n)
+        prob = Problem(X, y, 0.3, loss=loss, bias=bias)
+        W, b, alpha, c = initial_network(prob, m, rng)
+        full = _pack(*prob.objective_and_grad(W, b, alpha, c)[1]) / n
+        perm = rng.permutation(n)
+        parts = [perm[i:i + bs] for i in range(0, n, bs)]
+        avg = sum(len(p) / n * _pack(*batch_grad(prob, p, W, b, alpha, c)) for p in parts)
+        np.testing.assert_allclose(avg, full, rtol=1e-9, atol=1e-12)
