@@ -283,3 +283,16 @@ if given is not None:
         parts = [perm[i:i + bs] for i in range(0, n, bs)]
         avg = sum(len(p) / n * _pack(*batch_grad(prob, p, W, b, alpha, c)) for p in parts)
         np.testing.assert_allclose(avg, full, rtol=1e-9, atol=1e-12)
+
+
+def test_auto_epochs():
+    from cvxlens_baselines import MIN_EPOCHS, MIN_STEPS, auto_epochs
+
+    assert auto_epochs(2393, 100) == MIN_EPOCHS          # 24 steps per epoch: 4800 steps
+    assert auto_epochs(3, 100) == MIN_STEPS              # one full-batch step per epoch
+    assert auto_epochs(20, 5) == MIN_STEPS // 4
+    assert auto_epochs(20, None) == MIN_STEPS
+    assert auto_epochs(20, 5, epochs=7) == 7
+    prob = _problem("squared", "none", n=6)
+    sol = cvxlens.solve(prob, "adam", width=3, n_init=1, lr=1e-2, tol=0)
+    assert sol.n_iter == MIN_STEPS

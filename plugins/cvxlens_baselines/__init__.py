@@ -54,11 +54,14 @@ import cvxlens
 from cvxlens import Capabilities, Deadline, Method, Option, ReLUNetwork, Solution
 from cvxlens.problem import _loss, _loss_and_grad
 
-__all__ = ["SGD", "Adam", "PATIENCE", "DIVERGENCE_FACTOR"]
+__all__ = ["SGD", "Adam", "PATIENCE", "DIVERGENCE_FACTOR", "MIN_EPOCHS", "MIN_STEPS", "auto_epochs"]
 
 #: A run stops as "converged" after this many consecutive epochs whose J changed by at most
 #: ``tol`` relative to the previous epoch.
 PATIENCE = 3
+#: Default (``epochs=None``) lower bounds on the epochs and on the optimizer steps per run.
+MIN_EPOCHS = 200
+MIN_STEPS = 2000
 #: A run whose J exceeds this factor times its initial J (or becomes non-finite) is "diverged".
 DIVERGENCE_FACTOR = 1e6
 
@@ -68,6 +71,21 @@ def _positive_int(v):
     if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
         raise ValueError(f"must be a positive integer, got {v!r}")
     return int(v)
+
+
+def _epochs(v):
+    return None if v is None else _positive_int(v)
+
+
+def auto_epochs(n, batch_size, epochs=None):
+    """Epochs per run: ``epochs`` if given, else ``max(MIN_EPOCHS, ceil(MIN_STEPS / batches))``
+    with ``batches = ceil(n / batch_size)`` optimizer steps per epoch (small data sets get more
+    epochs, so every run makes at least ``MIN_STEPS`` steps)."""
+    if epochs is not None:
+        return epochs
+    bs = n if batch_size is None else min(batch_size, n)
+    per_epoch = -(-n // bs)
+    return max(MIN_EPOCHS, -(-MIN_STEPS // per_epoch))
 
 
 def _batch_size(v):
@@ -385,7 +403,8 @@ class _GradientBaseline(Method):
         seed = options["seed"]
         ss = np.random.SeedSequence(seed)
         init_seqs = ss.spawn(options["n_init"])
-        opts = {"batch_size": options["batch_size"], "epochs": options["epochs"],
+        opts = {"batch_size": options["batch_size"],
+                "epochs": auto_epochs(problem.n, options["batch_size"], options["epochs"]),
                 "tol": options["tol"], "schedule": options["schedule"],
                 **self._optimizer_opts(options)}
         lrs = options["lr"]
@@ -460,7 +479,8 @@ def _common_options(lr_default):
         "width": Option(50, "number of hidden neurons m", _positive_int),
         "lr": Option(lr_default, "step size on J/n, or a list (grid; best run by training J)",
                      _lr),
-        "epochs": Option(200, "passes over the training data per run", _positive_int),
+        "epochs": Option(None, f"passes over the training data per run; None = auto: at least "
+                               f"{MIN_EPOCHS} epochs and {MIN_STEPS} steps", _epochs),
         "batch_size": Option(100, "minibatch size; None = full batch (gradient descent)",
                              _batch_size),
         "n_init": Option(3, "random initializations (every step size runs from each)",
