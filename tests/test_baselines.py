@@ -222,6 +222,10 @@ def test_divergent_step_sizes_are_reported_not_returned():
     assert sol.info["best_lr"] == 1e-2
     assert [r["J"] is None for r in sol.info["runs"]] == [False, True]
     assert len(sol.info["traces"]) == 2
+    tr = sol.info["traces"][0]
+    assert tr["lr"] == 1e-2 and len(tr["seconds"]) == len(tr["J"]) == 51
+    assert tr["J"][0] == sol.history[0][1] and min(tr["J"]) == sol.objective
+    assert sol.info["traces"][1]["status"] == "diverged"
     allbad = cvxlens.solve(prob, "sgd", seed=0, width=8, epochs=5, n_init=1, lr=1e8)
     assert np.isfinite(allbad.objective) and allbad.info["n_diverged"] == 1
 

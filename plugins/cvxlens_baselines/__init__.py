@@ -461,8 +461,9 @@ class _GradientBaseline(Method):
                             "that run's start; time_s covers the whole grid",
         }
         if options["record_traces"]:
-            info["traces"] = [{"init": r["init"], "lr": r["lr"], "J": [float(v) for v in
-                                                                     r["trace"]]} for r in runs]
+            info["traces"] = [{"init": r["init"], "lr": r["lr"], "status": r["status"],
+                               "seconds": [float(t) for t, _ in r["history"]],
+                               "J": [float(v) for _, v in r["history"]]} for r in runs]
         msg = (f"best of {len(runs)} runs ({len(set(r['init'] for r in runs))} init(s) x "
                f"{len(lrs)} step size(s)): lr={best['lr']:g}, init {best['init']}")
         if n_div:
@@ -489,7 +490,8 @@ def _common_options(lr_default):
                             f"at most tol (relative); 0 disables", _nonneg_float),
         "schedule": Option("cosine", "'cosine' (anneal the step to 1% of lr) or 'constant'",
                            _schedule),
-        "record_traces": Option(False, "store J after every epoch of every run in info",
+        "record_traces": Option(False, "store (seconds, J) after every epoch of every run in "
+                                       "info['traces'] (survey Fig. 6a: one curve per step size)",
                                 _bool),
     }
 
