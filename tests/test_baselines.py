@@ -281,7 +281,11 @@ if given is not None:
         X = rng.standard_normal((n, d))
         y = rng.standard_normal(n) if loss == "squared" else rng.choice([-1.0, 1.0], n)
         prob = Problem(X, y, 0.3, loss=loss, bias=bias)
-        W, b, alpha, c = initial_network(prob, m, rng)
+        # Gaussian weights: no sample sits exactly on a kink (initial_network puts one there on
+        # purpose, where the ReLU subgradient depends on the rounding of X @ W)
+        W, alpha = rng.standard_normal((d, m)), rng.standard_normal(m)
+        b = rng.standard_normal(m) if bias != "none" else np.zeros(m)
+        c = 0.5 if bias == "free" else 0.0
         full = _pack(*prob.objective_and_grad(W, b, alpha, c)[1]) / n
         perm = rng.permutation(n)
         parts = [perm[i:i + bs] for i in range(0, n, bs)]
