@@ -245,8 +245,8 @@ class Problem:
         H = relu(Z)
         pred = H @ alpha + c
         val, g = self.loss_grad(pred)
-        act = (Z > 0).astype(float)
-        G = (g[:, None] * act) * alpha[None, :]  # (n, m): dJ/dZ
+        G = np.multiply.outer(g, alpha)  # (n, m): dJ/dZ
+        G[Z <= 0] = 0.0
         dW = self.X.T @ G + self.beta * W
         dalpha = H.T @ g + self.beta * alpha
         sq = (W**2).sum() + (alpha**2).sum()
