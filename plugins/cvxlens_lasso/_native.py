@@ -384,14 +384,20 @@ def _solve_small(Xa, Dm, y, beta, pen, free_offset, pats, signs, rows, warm=None
         cons.append(Acon @ cp.vec(U, order="F") >= 0)
     obj = 0.5 * cp.sum_squares(pred - y) + beta * cp.sum(cp.norm(U[:pen, :], 2, axis=0))
     prob = cp.Problem(cp.Minimize(obj), cons)
-    prob.solve(solver="CLARABEL", tol_gap_abs=1e-10, tol_gap_rel=1e-10, tol_feas=1e-10)
+    prob.solve(solver="CLARABEL", tol_gap_abs=1e-10, tol_gap_rel=1e-10, tol_feas=1e-9,
+               max_iter=400)
     if U.value is None:
         raise RuntimeError(f"working-set subproblem failed with status {prob.status}")
+    if prob.status != "optimal":
+        import warnings
+        warnings.warn(f"working-set subproblem: Clarabel status {prob.status}", RuntimeWarning)
+    _solve_small.last_status = prob.status
     return np.asarray(U.value), (float(c.value) if free_offset else 0.0), float(prob.value)
 
 
 def solve_exact_ws(Xa, Dm, y, beta, pen, free_offset=False, tol=1e-6, max_iter=200,
-                   deadline=None, init=None, t0=None, add_per_round=20, rows_per_group=None):
+                   deadline=None, init=None, t0=None, add_per_round=None, rows_per_group=None,
+                   seed_groups=None):
     """Exact ReLU program by a working set over (pattern, sign) groups and over cone rows.
 
     1. Warm start: the support of the gated relaxation solved by FISTA to a loose gap (plus the
@@ -411,7 +417,7 @@ def solve_exact_ws(Xa, Dm, y, beta, pen, free_offset=False, tol=1e-6, max_iter=2
     P = Dm.shape[1]
     history = []
     # 1. warm start from the gated relaxation (loose)
-    gres = solve_gated(Xa, Dm, y, beta, pen, tol=max(1e-3, tol), max_iter=2000,
+    gres = solve_gated(Xa, Dm, y, beta, pen, tol=max(1e-2, tol), max_iter=300,
                        deadline=deadline, t0=t0)
     Wg = gres["U"]
     ws = {}  # (pattern, sign) -> row set
@@ -421,15 +427,20 @@ def solve_exact_ws(Xa, Dm, y, beta, pen, free_offset=False, tol=1e-6, max_iter=2
         slack = np.abs(Xa @ vec) / np.maximum(np.linalg.norm(Xa, axis=1), 1e-300)
         return np.sort(np.argsort(slack)[:rows_k])
 
-    act = np.nonzero(np.linalg.norm(Wg, axis=0) > 0)[0]
+    wn = np.linalg.norm(Wg, axis=0)
+    act = np.argsort(-wn)[:seed_groups if seed_groups is not None else 4 * dd]
+    act = act[wn[act] > 0]
     for i in act:
         for s in (1.0, -1.0):
-            ws[(int(i), s)] = _seed_rows(i, s, Wg[:, i])
+            pv = R.project_cone(Xa, Dm[:, i], s * Wg[:, i])
+            if np.linalg.norm(pv) > 0.1 * wn[i]:
+                ws[(int(i), s)] = _seed_rows(i, s, pv)
     if init is not None:
         for sgn, M in ((1.0, init[0]), (-1.0, init[1])):
             for i in np.nonzero(np.linalg.norm(M, axis=0) > 0)[0]:
                 ws.setdefault((int(i), sgn), _seed_rows(i, sgn, M[:, i]))
     U = np.zeros((dd, 0))
+    sol_keys = []
     status = "max_iter"
     gap = np.inf
     n_sub = 0
@@ -459,46 +470,57 @@ def solve_exact_ws(Xa, Dm, y, beta, pen, free_offset=False, tol=1e-6, max_iter=2
                     add = np.argsort(v)[:2 * dd]
                     add = add[v[add] < 1e-3]
                     ws[keys[j]] = np.union1d(ws[keys[j]], add)
-            # drop dead groups (keep their rows in case they return)
             pred = (Dm[:, pats] * (Xa @ U)) @ signs
+            # drop dead groups (pricing brings them back if needed)
+            nu = np.linalg.norm(U, axis=0)
+            dead = nu <= 1e-9 * max(nu.max(initial=0.0), 1e-300)
+            if dead.any() and not dead.all():
+                for j in np.nonzero(dead)[0]:
+                    del ws[keys[j]]
+                keys = [k for j, k in enumerate(keys) if not dead[j]]
+                U = U[:, ~dead]
+            sol_keys = list(keys)
             lam = y - pred
         J = 0.5 * float(lam @ lam) + beta * float(np.linalg.norm(U, axis=0).sum())
         history.append((time.perf_counter() - t0, J))
         # 3. pricing over all patterns
-        vals = _price(Xa, Dm, lam, beta)
-        polar = max([v for v, _, _ in vals] + [0.0])
-        # certificate (pricing may stop early; bound with the screening value then)
-        pol_c, _ = R.cone_polar(Xa, Dm, lam)
-        lb = R.lower_bound_from("squared", y, lam, beta, pol_c)
-        gap = (J - lb) / max(abs(J), 1e-300)
-        if gap <= tol:
-            status = "converged"
-            break
+        want = add_per_round or max(16, 4 * dd)
+        vals = _price(Xa, Dm, lam, beta, exclude=set(ws), want=want)
+        vmax = max([v for v, _, _ in vals] + [beta])
+        lb_v = R.lower_bound_from("squared", y, lam, beta, vmax)  # an upper bound on LB
+        if (J - lb_v) <= tol * abs(J):
+            # certificate over every pattern (pricing may stop early)
+            pol_c, _ = R.cone_polar(Xa, Dm, lam)
+            lb = R.lower_bound_from("squared", y, lam, beta, pol_c)
+            gap = (J - lb) / max(abs(J), 1e-300)
+            if gap <= tol:
+                status = "converged"
+                break
+        else:
+            gap = (J - lb_v) / max(abs(J), 1e-300)
         new = [(i, s, g) for v, i, s_g in vals for (s, g) in [s_g] if (i, s) not in ws]
         if not new:
             status = "converged" if gap <= 10 * tol else "max_iter"
             break
-        for i, s, g in new[:add_per_round]:
+        for i, s, g in new[:want]:
             ws[(i, s)] = _seed_rows(i, s, g)
         if deadline is not None and deadline.expired():
             status = "timeout"
             break
     Uf = np.zeros((dd, P))
     Vf = np.zeros((dd, P))
-    if ws and U.shape[1]:
-        for j, (i, s) in enumerate(ws if len(ws) == U.shape[1] else []):
-            (Uf if s > 0 else Vf)[:, i] += U[:, j]
-        if len(ws) != U.shape[1]:
-            for j, (i, s) in enumerate(keys):
-                (Uf if s > 0 else Vf)[:, i] += U[:, j]
+    for j, (i, s) in enumerate(sol_keys[:U.shape[1]]):
+        (Uf if s > 0 else Vf)[:, i] += U[:, j]
     return _result(Uf, Vf, 0.0, rnd, status, history,
                    {"native_gap": float(gap), "working_set": len(ws), "subproblems": n_sub,
                     "gated_iters": gres["n_iter"]})
 
 
-def _price(Xa, Dm, lam, beta, batch=64, max_new=64):
-    """(value, pattern, (sign, direction)) for (pattern, sign) pairs whose cone value exceeds
-    beta, largest first (at most ``max_new`` exact projections beyond the first batch)."""
+def _price(Xa, Dm, lam, beta, exclude=(), want=64, batch=64):
+    """(value, pattern, (sign, direction)) of (pattern, sign) pairs outside ``exclude`` whose cone
+    value ``||P_K(± Xa^T D_i lambda)||`` exceeds beta, largest first. Candidates are visited in
+    decreasing order of their halfspace screening bound, in batches, until ``want`` violators are
+    found or the bound drops below beta."""
     n, dd = Xa.shape
     P = Dm.shape[1]
     rn = np.linalg.norm(Xa, axis=1)
@@ -508,16 +530,23 @@ def _price(Xa, Dm, lam, beta, batch=64, max_new=64):
     g2 = (G * G).sum(axis=0)
     vp = np.max(np.minimum(Sg, 0.0) ** 2 / rn2[:, None], axis=0)
     vm = np.max(np.maximum(Sg, 0.0) ** 2 / rn2[:, None], axis=0)
+    del Sg
     ub = np.concatenate([np.sqrt(np.maximum(g2 - vp, 0)), np.sqrt(np.maximum(g2 - vm, 0))])
     order = np.argsort(-ub)
-    order = order[ub[order] > beta * (1 + 1e-9)][:batch + max_new]
+    order = order[ub[order] > beta * (1 + 1e-9)]
+    if exclude:
+        ex = {(i if s > 0 else i + P) for i, s in exclude}
+        order = np.array([k for k in order if k not in ex], dtype=int)
     out = []
-    if len(order):
-        pats = order % P
-        sg = np.where(order < P, 1.0, -1.0)
+    for pos in range(0, len(order), batch):
+        ks = order[pos:pos + batch]
+        pats = ks % P
+        sg = np.where(ks < P, 1.0, -1.0)
         Pm, _ = R.project_batch(Xa, Dm, pats, G[:, pats] * sg)
         v = np.linalg.norm(Pm, axis=0)
-        for k in np.argsort(-v):
-            if v[k] > beta * (1 + 1e-9):
-                out.append((float(v[k]), int(pats[k]), (float(sg[k]), Pm[:, k])))
+        for k in np.nonzero(v > beta * (1 + 1e-9))[0]:
+            out.append((float(v[k]), int(pats[k]), (float(sg[k]), Pm[:, k])))
+        if len(out) >= want:
+            break
+    out.sort(key=lambda t: -t[0])
     return out
