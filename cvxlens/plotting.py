@@ -253,7 +253,6 @@ def plot_convergence(results, path=None, *, ax=None, title=None, formats=("png",
             all_pos &= bool(np.all(v > 0))
             ax.plot(np.maximum(t, 1e-4), v, color=colors[lab], lw=1.4 if k == 0 else 0.9,
                     alpha=1.0 if k == 0 else 0.6, label=lab if k == 0 else None,
-                    drawstyle="steps-post" if len(t) > 1 else "default",
                     marker="o" if len(t) == 1 else None)
     ax.set_xscale("log")
     ax.set_xlabel("wall-clock time [s]")
