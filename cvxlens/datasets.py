@@ -297,7 +297,8 @@ ECG_ATTRIBUTION = (
     "MIT-BIH Arrhythmia Database record 208, lead MLII, excerpt 19:35-24:35 (360 Hz). "
     "Moody & Mark, IEEE Eng. Med. Biol. 20(3):45-50, 2001; Goldberger et al., PhysioBank, "
     "PhysioToolkit, and PhysioNet, Circulation 101(23):e215-e220, 2000. Open Data Commons "
-    "Attribution License v1.0; the same excerpt ships with SciPy (scipy.datasets.electrocardiogram)."
+    "Attribution License v1.0; the same excerpt ships with SciPy "
+    "(scipy.datasets.electrocardiogram)."
 )
 
 

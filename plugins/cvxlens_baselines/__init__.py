@@ -54,7 +54,8 @@ import cvxlens
 from cvxlens import Capabilities, Deadline, Method, Option, ReLUNetwork, Solution
 from cvxlens.problem import _loss, _loss_and_grad
 
-__all__ = ["SGD", "Adam", "PATIENCE", "DIVERGENCE_FACTOR", "MIN_EPOCHS", "MIN_STEPS", "auto_epochs"]
+__all__ = ["SGD", "Adam", "PATIENCE", "DIVERGENCE_FACTOR", "MIN_EPOCHS", "MIN_STEPS",
+           "auto_epochs", "initial_network", "batch_grad"]
 
 #: A run stops as "converged" after this many consecutive epochs whose J changed by at most
 #: ``tol`` relative to the previous epoch.
