@@ -30,11 +30,11 @@ import traceback
 import warnings
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import Callable
 
 import numpy as np
 
-from .method import CvxlensError, ProblemTooLargeError, UnsupportedProblemError
+from .method import ProblemTooLargeError, UnsupportedProblemError
 from .plugins import get_method, list_methods
 from .problem import Problem, validate_beta
 from .results import Results, _json_default, read_journal, run_key
