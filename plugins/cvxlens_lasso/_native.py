@@ -1,22 +1,18 @@
-"""Native numpy solvers for the Pilanci–Ergen programs (squared loss).
+"""Native solvers for the Pilanci–Ergen programs (squared loss).
 
-Never forms the n × (P·dd) dictionary: every product goes through ``Z = Xa @ Theta`` (n × P)
-and the boolean mask ``Dm`` (n × P), so one iteration costs two (n × dd) × (dd × P) products plus
-elementwise work on n × P arrays; memory is O(n P).
+Never forms the n × (P·dd) dictionary: products go through ``Xa @ W`` (n × P) and the boolean
+mask ``Dm`` (n × P), so memory is O(n P).
 
 gated (no cone constraints)
-    FISTA (Beck & Teboulle 2009) with group soft-thresholding and gradient-based adaptive restart
-    (O'Donoghue & Candès 2015), step 1/L with L from power iteration on the dictionary.
-exact (cone constraints)
-    Augmented Lagrangian (method of multipliers, as in Mishkin, Sahiner & Pilanci, ICML 2022)
-    on ``(2D_i - I) Xa u_i >= 0``: the inner problem is the group Lasso plus the smooth term
-    ``(1/2rho) ||(Gamma - rho S∘Z)_+||²``, solved inexactly by the same restarted FISTA, warm
-    started; multipliers ``Gamma <- (Gamma - rho S∘Z)_+``. rho = 1: the constraints are measured in
-    output units, like the residual.
-Stopping: the relative duality gap ``(J - LB) / J`` with J the objective of the ReLU network
-read off the iterate and LB the dual bound of the restricted program (MATH.md) is <= tol.
-Exact feasibility of the returned network is restored afterwards by projecting every active
-group onto its cone (``_recover.project_groups``).
+    FISTA (Beck & Teboulle 2009) with group soft-thresholding and gradient-based adaptive
+    restart (O'Donoghue & Candès 2015), step 1/L with L from power iteration on the dictionary;
+    stops at relative duality gap ``tol``.
+exact (cone constraints), :func:`solve_exact_ws`
+    Working set over (pattern, sign) groups and over cone rows: numpy pricing over all
+    patterns (cone values by screened, batched NNLS projections), small restricted programs
+    solved by Clarabel, row generation until every cone constraint holds; stops at relative
+    duality gap ``tol`` over all patterns. Measured and dropped: an augmented Lagrangian with
+    FISTA inner solves and FISTA with the exact prox ``shrink(P_K z)`` (docs/methods/lasso.md).
 """
 
 from __future__ import annotations
@@ -139,209 +135,6 @@ def solve_gated(Xa, Dm, y, beta, pen, free_offset=False, tol=1e-6, max_iter=2000
                 break
     return _result(W, np.zeros_like(W), 0.0, k, status, history,
                    {"native_gap": float(gap), "lipschitz": L})
-
-
-# ----------------------------------------------------------------------------- exact
-
-
-def _net_value(Zu, Zv, y, beta, U, V, pen, free_offset):
-    """J of the ReLU network read off (U, V) (neurons (Xa u)_+ and -(Xa v)_+), its prediction, c."""
-    f = np.maximum(Zu, 0.0).sum(axis=1) - np.maximum(Zv, 0.0).sum(axis=1)
-    c = float(np.mean(y - f)) if free_offset else 0.0
-    f = f + c
-    r = f - y
-    J = 0.5 * float(r @ r) + beta * float(np.linalg.norm(U[:pen], axis=0).sum()
-                                          + np.linalg.norm(V[:pen], axis=0).sum())
-    return J, f, c
-
-
-def solve_exact(Xa, Dm, y, beta, pen, free_offset=False, tol=1e-6, max_iter=20000,
-                deadline=None, init=None, t0=None, rho=1.0, check_every=25, inner_max=200,
-                max_nnls=64):
-    """Exact ReLU program (cone constraints) by an augmented Lagrangian with restarted FISTA.
-
-    Returns a dict (U, V (dd, P), c, n_iter, status, history, info). ``status`` is "converged"
-    when the relative duality gap of the network read off the iterate is <= tol ("max_iter" or
-    "timeout" otherwise). For bias ``free`` (pen < dd) no cone certificate is computed and the
-    stopping rule is stagnation of J plus feasibility.
-    """
-    t0 = time.perf_counter() if t0 is None else t0
-    ops = _Ops(Xa, Dm)
-    n, dd, P = ops.n, ops.dd, ops.P
-    Df = ops.Df
-    S = 2.0 * Df - 1.0
-    L = 2.0 * 1.05 * ops.norm2() + rho * float(np.linalg.norm(Xa, 2) ** 2)
-    if init is None:
-        U = np.zeros((dd, P))
-        V = np.zeros((dd, P))
-    else:
-        U, V = init[0].copy(), init[1].copy()
-    Th = np.hstack([U, V])  # (dd, 2P)
-    Z = Xa @ Th
-    Th_prev, Z_prev = Th, Z
-    Gam = np.zeros((n, 2 * P))
-    S2 = np.hstack([S, S])
-    tk = 1.0
-    history = []
-    status = "max_iter"
-    gap = np.inf
-    inner = 0
-    k = 0
-    last_J = np.inf
-    cert_ok = not free_offset
-    nrm_y = max(float(np.linalg.norm(y)), 1e-300)
-    for k in range(1, max_iter + 1):
-        t_next = 0.5 * (1.0 + np.sqrt(1.0 + 4.0 * tk * tk))
-        mom = (tk - 1.0) / t_next
-        Thz = Th + mom * (Th - Th_prev)
-        Zz = Z + mom * (Z - Z_prev)
-        pred = np.einsum("np,np->n", Df, Zz[:, :P] - Zz[:, P:])
-        r = pred - y
-        if free_offset:
-            r -= r.mean()
-        Q = np.maximum(Gam - rho * S2 * Zz, 0.0)
-        Q *= S2
-        Gm = np.hstack([Df * r[:, None], -Df * r[:, None]])
-        Gm -= Q
-        grad = Xa.T @ Gm
-        Thn = _group_shrink(Thz - grad / L, beta / L, pen)
-        Zn = Xa @ Thn
-        step = float(np.linalg.norm(Thn - Thz))
-        if np.vdot(Thz - Thn, Thn - Th) > 0:
-            t_next = 1.0
-        Th_prev, Z_prev, Th, Z, tk = Th, Z, Thn, Zn, t_next
-        inner += 1
-        scale = max(float(np.linalg.norm(Th)), 1e-12)
-        if inner >= inner_max or step <= 1e-3 * scale * max(tol, 1e-10) ** 0.5:
-            # multiplier update (method of multipliers)
-            Gam = np.maximum(Gam - rho * S2 * Z, 0.0)
-            inner = 0
-            tk = 1.0
-            Th_prev, Z_prev = Th, Z
-        if k % check_every == 0 or k == max_iter:
-            U, V = Th[:, :P], Th[:, P:]
-            J, f, c = _net_value(Z[:, :P], Z[:, P:], y, beta, U, V, pen, free_offset)
-            history.append((time.perf_counter() - t0, J))
-            viol = float(np.linalg.norm(np.maximum(-S2 * Z, 0.0))) / nrm_y
-            if cert_ok:
-                lam = y - f
-                polar = _polar_limited(Xa, Dm, lam, max_nnls)
-                lb = R.lower_bound_from("squared", y, lam, beta, polar)
-                gap = (J - lb) / max(abs(J), 1e-300)
-                if gap <= tol and viol <= max(tol, 1e-9):
-                    status = "converged"
-                    break
-            else:
-                if abs(last_J - J) <= tol * abs(J) and viol <= max(tol, 1e-9):
-                    status = "converged"
-                    break
-                last_J = J
-            if deadline is not None and deadline.expired():
-                status = "timeout"
-                break
-    U, V = Th[:, :P].copy(), Th[:, P:].copy()
-    _, f, c = _net_value(Z[:, :P], Z[:, P:], y, beta, U, V, pen, free_offset)
-    return _result(U, V, c, k, status, history,
-                   {"native_gap": float(gap), "lipschitz": L, "rho": rho})
-
-
-def _polar_limited(Xa, Dm, lam, max_nnls):
-    """Upper bound on the restricted program's polar value: exact cone maxima for the most
-    promising candidates (at most ``max_nnls`` NNLS projections), screening bounds for the rest."""
-
-    class _Budget:
-        def __init__(self, k):
-            self.k = k
-
-        def expired(self):
-            self.k -= 1
-            return self.k < 0
-
-    val, _ = R.cone_polar(Xa, Dm, lam, deadline=_Budget(max_nnls))
-    return val
-
-
-# ----------------------------------------------------------------------------- exact, projected
-
-
-def solve_exact_proj(Xa, Dm, y, beta, pen, free_offset=False, tol=1e-6, max_iter=20000,
-                     deadline=None, init=None, t0=None, check_every=10):
-    """Exact ReLU program by FISTA with an exact proximal step (bias ``none`` / ``regularized``).
-
-    For a closed convex cone K, ``prox_{t(beta||.|| + i_K)}(z) = shrink(P_K z, t beta)`` (the
-    shrinkage of the projection): for u in K, ``||u - z||² = ||u - P_K z||² + ||P_K z - z||²
-    + 2<u, P_K z - z>`` with the last term >= 0 and zero along P_K z. So every iterate is exactly
-    feasible. Screening: ``||P_K z|| <= ||z||``, so a group with ``||z|| <= t beta`` is zero without
-    projecting; the others are projected by the warm-started active-set routine
-    :func:`_recover.project_batch`. Stopping: relative duality gap of the restricted program.
-    """
-    if free_offset or pen != Xa.shape[1]:
-        raise ValueError("the projected solver handles bias 'none' / 'regularized' only")
-    t0 = time.perf_counter() if t0 is None else t0
-    ops = _Ops(Xa, Dm)
-    n, dd, P = ops.n, ops.dd, ops.P
-    L = 2.0 * 1.05 * ops.norm2()
-    pats2 = np.concatenate([np.arange(P), np.arange(P)])
-    E = [np.zeros(0, dtype=int) for _ in range(2 * P)]
-    if init is None:
-        Th = np.zeros((dd, 2 * P))
-    else:
-        Th = np.hstack([init[0], init[1]])
-        act = np.nonzero(np.linalg.norm(Th, axis=0) > 0)[0]
-        if len(act):
-            Th[:, act], _ = R.project_batch(Xa, Dm, pats2[act], Th[:, act])
-    pred = ops.fwd(Th[:, :P] - Th[:, P:])
-    Th_prev, pred_prev = Th, pred
-    tk = 1.0
-    history = []
-    status = "max_iter"
-    gap = np.inf
-    thr = beta / L
-    n_proj = 0
-    k = 0
-    for k in range(1, max_iter + 1):
-        t_next = 0.5 * (1.0 + np.sqrt(1.0 + 4.0 * tk * tk))
-        mom = (tk - 1.0) / t_next
-        Thz = Th + mom * (Th - Th_prev)
-        pz = pred + mom * (pred - pred_prev)
-        r = pz - y
-        G = ops.adj(r) / L
-        Zc = Thz - np.hstack([G, -G])
-        nz = np.sqrt((Zc * Zc).sum(axis=0))
-        cand = np.nonzero(nz > thr)[0]
-        Thn = np.zeros_like(Th)
-        if len(cand):
-            Ec = [E[j] for j in cand]
-            Pm, Ec = R.project_batch(Xa, Dm, pats2[cand], Zc[:, cand], Ec)
-            for j, e in zip(cand, Ec):
-                E[j] = e
-            n_proj += len(cand)
-            pn = np.sqrt((Pm * Pm).sum(axis=0))
-            Thn[:, cand] = Pm * np.maximum(1.0 - thr / np.maximum(pn, 1e-300), 0.0)
-        predn = ops.fwd(Thn[:, :P] - Thn[:, P:])
-        if np.vdot(Thz - Thn, Thn - Th) > 0:
-            t_next = 1.0
-        Th_prev, pred_prev, Th, pred, tk = Th, pred, Thn, predn, t_next
-        if k % check_every == 0 or k == max_iter:
-            lam = y - pred
-            J = 0.5 * float(lam @ lam) + beta * float(np.sqrt((Th * Th).sum(axis=0)).sum())
-            history.append((time.perf_counter() - t0, J))
-            # cheap bound first (gated polar >= cone polar), exact cone maxima only if needed
-            polar = float(R.gated_polar(Xa, Dm, lam).max())
-            lb = R.lower_bound_from("squared", y, lam, beta, polar)
-            gap = (J - lb) / max(abs(J), 1e-300)
-            if gap > tol and (k % (5 * check_every) == 0 or polar <= beta * (1 + 10 * tol)):
-                polar, _ = R.cone_polar(Xa, Dm, lam)
-                lb = R.lower_bound_from("squared", y, lam, beta, polar)
-                gap = (J - lb) / max(abs(J), 1e-300)
-            if gap <= tol:
-                status = "converged"
-                break
-            if deadline is not None and deadline.expired():
-                status = "timeout"
-                break
-    return _result(Th[:, :P].copy(), Th[:, P:].copy(), 0.0, k, status, history,
-                   {"native_gap": float(gap), "lipschitz": L, "n_projections": int(n_proj)})
 
 
 # ----------------------------------------------------------------------------- working set
