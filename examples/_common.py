@@ -35,6 +35,11 @@ def parse_args(description: str, default_out: str, argv=None):
     return p.parse_args(argv)
 
 
+def with_time_limit(options, time_limit):
+    """``options`` with ``time_limit`` overridden when the command line gives one."""
+    return dict(options) if time_limit is None else dict(options, time_limit=time_limit)
+
+
 def mse(pred, y) -> float:
     """``mean((pred - y)^2)`` (no 1/2), as in the runner's records."""
     return float(np.mean((np.asarray(pred, float) - np.asarray(y, float)) ** 2))

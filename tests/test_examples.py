@@ -91,7 +91,9 @@ def test_nyse_quick(tmp_path):
     summary = json.loads((tmp_path / "nyse_summary.json").read_text())
     assert summary["dataset"]["n_train"] == 4276 and summary["dataset"]["n_val"] == 1770
     grid = summary["grid"]
-    assert len(recs) == len(grid["betas"]) * len(grid["seeds"]) * len(grid["methods"])
+    per = grid.get("seeds_per_method", {})
+    n_seeds = sum(len(per.get(m, grid["seeds"])) for m in grid["methods"])
+    assert len(recs) == len(grid["betas"]) * n_seeds
     with open(tmp_path / "nyse_sweep.csv", newline="") as fh:
         rows = list(csv.DictReader(fh))
     assert len(rows) == len(grid["betas"]) * len(grid["methods"])
