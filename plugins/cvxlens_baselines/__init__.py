@@ -53,6 +53,8 @@ except ImportError:  # pragma: no cover - threadpoolctl ships with scikit-learn
 import cvxlens
 from cvxlens import Capabilities, Deadline, Method, Option, ReLUNetwork, Solution
 from cvxlens.problem import _loss, _loss_and_grad
+from cvxlens.validators import (bool_, nonneg_float, one_of, optional, positive_float,
+                                positive_int, unit_interval)
 
 __all__ = ["SGD", "Adam", "PATIENCE", "DIVERGENCE_FACTOR", "MIN_EPOCHS", "MIN_STEPS",
            "auto_epochs", "initial_network", "batch_grad"]
@@ -68,14 +70,19 @@ DIVERGENCE_FACTOR = 1e6
 
 
 # ------------------------------------------------------------------ option validators
-def _positive_int(v):
-    if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
-        raise ValueError(f"must be a positive integer, got {v!r}")
-    return int(v)
+def _lr(v):
+    vals = list(v) if isinstance(v, (list, tuple, np.ndarray)) else [v]
+    if not vals:
+        raise ValueError("lr grid is empty; give one step size > 0 or a list of them")
+    return [positive_float(x) for x in vals]
 
 
-def _epochs(v):
-    return None if v is None else _positive_int(v)
+def _betas(v):
+    try:
+        b1, b2 = v
+    except (TypeError, ValueError):
+        raise ValueError(f"must be a pair (beta1, beta2) in [0, 1), got {v!r}") from None
+    return (unit_interval(b1), unit_interval(b2))
 
 
 def auto_epochs(n, batch_size, epochs=None):
@@ -87,86 +94,6 @@ def auto_epochs(n, batch_size, epochs=None):
     bs = n if batch_size is None else min(batch_size, n)
     per_epoch = -(-n // bs)
     return max(MIN_EPOCHS, -(-MIN_STEPS // per_epoch))
-
-
-def _batch_size(v):
-    if v is None:
-        return None
-    return _positive_int(v)
-
-
-def _lr(v):
-    vals = list(v) if isinstance(v, (list, tuple, np.ndarray)) else [v]
-    if not vals:
-        raise ValueError("lr grid is empty; give one step size > 0 or a list of them")
-    out = []
-    for x in vals:
-        if isinstance(x, bool):
-            raise ValueError(f"step sizes must be numbers > 0, got {x!r}")
-        try:
-            x = float(x)
-        except (TypeError, ValueError):
-            raise ValueError(f"step sizes must be numbers > 0, got {x!r}") from None
-        if not (math.isfinite(x) and x > 0):
-            raise ValueError(f"step sizes must be finite numbers > 0, got {x!r}")
-        out.append(x)
-    return out
-
-
-def _unit_interval(name):
-    def check(v):
-        try:
-            x = float(v)
-        except (TypeError, ValueError):
-            raise ValueError(f"{name} must be a number in [0, 1), got {v!r}") from None
-        if not 0.0 <= x < 1.0:
-            raise ValueError(f"{name} must be in [0, 1), got {v!r}")
-        return x
-    return check
-
-
-def _betas(v):
-    try:
-        b1, b2 = (float(x) for x in v)
-    except (TypeError, ValueError):
-        raise ValueError(f"betas must be a pair (beta1, beta2) in [0, 1), got {v!r}") from None
-    if not (0.0 <= b1 < 1.0 and 0.0 <= b2 < 1.0):
-        raise ValueError(f"betas must be in [0, 1), got {v!r}")
-    return (b1, b2)
-
-
-def _positive_float(name):
-    def check(v):
-        try:
-            x = float(v)
-        except (TypeError, ValueError):
-            raise ValueError(f"{name} must be a number > 0, got {v!r}") from None
-        if not (math.isfinite(x) and x > 0):
-            raise ValueError(f"{name} must be a finite number > 0, got {v!r}")
-        return x
-    return check
-
-
-def _nonneg_float(v):
-    try:
-        x = float(v)
-    except (TypeError, ValueError):
-        raise ValueError(f"tol must be a number >= 0, got {v!r}") from None
-    if not (math.isfinite(x) and x >= 0):
-        raise ValueError(f"tol must be a finite number >= 0, got {v!r}")
-    return x
-
-
-def _schedule(v):
-    if v not in ("constant", "cosine"):
-        raise ValueError(f"schedule must be 'constant' or 'cosine', got {v!r}")
-    return v
-
-
-def _bool(v):
-    if not isinstance(v, (bool, np.bool_)):
-        raise ValueError(f"must be True or False, got {v!r}")
-    return bool(v)
 
 
 # ------------------------------------------------------------------ numerics
@@ -478,22 +405,23 @@ class _GradientBaseline(Method):
 
 def _common_options(lr_default):
     return {
-        "width": Option(50, "number of hidden neurons m", _positive_int),
+        "width": Option(50, "number of hidden neurons m", positive_int),
         "lr": Option(lr_default, "step size on J/n, or a list (grid; best run by training J)",
                      _lr),
         "epochs": Option(None, f"passes over the training data per run; None = auto: at least "
-                               f"{MIN_EPOCHS} epochs and {MIN_STEPS} steps", _epochs),
+                               f"{MIN_EPOCHS} epochs and {MIN_STEPS} steps",
+                         optional(positive_int)),
         "batch_size": Option(100, "minibatch size; None = full batch (gradient descent)",
-                             _batch_size),
+                             optional(positive_int)),
         "n_init": Option(3, "random initializations (every step size runs from each)",
-                         _positive_int),
+                         positive_int),
         "tol": Option(1e-6, f"stop a run after {PATIENCE} consecutive epochs whose J changed by "
-                            f"at most tol (relative); 0 disables", _nonneg_float),
+                            f"at most tol (relative); 0 disables", nonneg_float),
         "schedule": Option("cosine", "'cosine' (anneal the step to 1% of lr) or 'constant'",
-                           _schedule),
+                           one_of("constant", "cosine")),
         "record_traces": Option(False, "store (seconds, J) after every epoch of every run in "
                                        "info['traces'] (survey Fig. 6a: one curve per step size)",
-                                _bool),
+                                bool_),
     }
 
 
@@ -505,7 +433,7 @@ class SGD(_GradientBaseline):
                "best by training J (no bound)")
     options = {
         **_common_options([1e-3, 3e-3, 1e-2, 3e-2, 1e-1, 3e-1, 1.0]),
-        "momentum": Option(0.9, "heavy-ball momentum in [0, 1)", _unit_interval("momentum")),
+        "momentum": Option(0.9, "heavy-ball momentum in [0, 1)", unit_interval),
     }
     _optimizer = _SGDState
 
@@ -522,7 +450,7 @@ class Adam(_GradientBaseline):
     options = {
         **_common_options([1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 1e-1]),
         "betas": Option((0.9, 0.999), "Adam moment decay rates (beta1, beta2)", _betas),
-        "eps": Option(1e-8, "Adam denominator offset", _positive_float("eps")),
+        "eps": Option(1e-8, "Adam denominator offset", positive_float),
     }
     _optimizer = _AdamState
 
