@@ -166,8 +166,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="method option, repeatable, e.g. --option lasso.n_patterns=200")
     c.add_argument("--loss", default=None, choices=("squared", "logistic", "hinge"),
                    help="loss (default: squared, logistic for classification data)")
-    c.add_argument("--bias", default="regularized", choices=("none", "regularized", "free"),
-                   help="bias convention (default regularized)")
+    c.add_argument("--bias", default=None, choices=("none", "regularized", "free"),
+                   help="bias convention (default: the data set's, regularized for most; "
+                        "free for the 1-D sets)")
     c.add_argument("--scale", default="sum", choices=("sum", "mean"),
                    help="sum (default) or mean of the loss over samples")
     c.add_argument("--retry-failed", action="store_true",
@@ -372,8 +373,9 @@ def cmd_compare(args) -> int:
         results.to_json(out / "results.json")
         results.to_csv(out / "results.csv")
     if not quiet:
+        bias = args.bias or getattr(ds, "default_bias", "regularized")
         con.print(results.table(title=f"cvxlens compare: {getattr(ds, 'name', 'data')} "
-                                      f"({args.bias} bias, {args.scale} loss)"))
+                                      f"({bias} bias, {args.scale} loss)"))
         for m, reason in results.skipped:
             con.print(f"skipped {m}: {reason}", highlight=False, markup=False)
         for line in results.summary_lines():

@@ -63,6 +63,9 @@ class Dataset:
         Suggested weight-decay strength for the ``sum``-scaled objective
         ``J = loss + (beta/2)(||W||_F^2 + ||alpha||^2)`` (the ``Problem`` default). For the
         ``mean``-scaled objective use ``default_beta / n_train``.
+    default_bias : {"none", "regularized", "free"}
+        Bias convention used when the caller gives none (``free`` for the 1-D sets, whose
+        exact methods - the reflection Lasso of Zeger et al. 2024 - are stated with free biases).
     task : {"regression", "classification"}
         Classification targets are labels in {-1, +1}.
     feature_names : list of str, length d
@@ -77,6 +80,7 @@ class Dataset:
     name: str = "data"
     description: str = ""
     default_beta: float = 1e-3
+    default_bias: str = "regularized"
     task: str = "regression"
     feature_names: list = field(default_factory=list)
     info: dict = field(default_factory=dict)
@@ -125,16 +129,17 @@ class Dataset:
         return (f"Dataset({self.name!r}, task={self.task!r}, n_train={self.n_train}, "
                 f"n_test={self.n_test}, d={self.d}, default_beta={self.default_beta:g})")
 
-    def problem(self, beta=None, loss=None, bias="regularized", scale="sum"):
+    def problem(self, beta=None, loss=None, bias=None, scale="sum"):
         """The training :class:`cvxlens.Problem` of this data set.
 
         ``beta`` defaults to :attr:`default_beta` (which is for ``scale="sum"``; with
         ``scale="mean"`` and no ``beta`` given, ``default_beta / n_train`` is used so both
         describe the same minimizers). ``loss`` defaults to ``squared`` for regression and
-        ``logistic`` for classification.
+        ``logistic`` for classification; ``bias`` defaults to :attr:`default_bias`.
         """
         from .problem import Problem
 
+        bias = bias or self.default_bias
         if beta is None:
             beta = self.default_beta if scale == "sum" else self.default_beta / self.n_train
         if loss is None:
@@ -388,6 +393,7 @@ def load_ecg1d(start: int = 0, n_train: int = 300, n_test: int = 300) -> Dataset
     ds.description = (f"ECG (MIT-BIH rec. 208, mV), 1-D: x_t -> x_(t+1); "
                       f"{n_train} train / {n_test} test pairs in time order")
     ds.default_beta = ECG1D_DEFAULT_BETA
+    ds.default_bias = "free"
     ds.feature_names = ["v(t-1)"]
     return ds
 

@@ -240,7 +240,8 @@ def _resolve_problem(obj, betas, test, dataset_name, loss, bias, scale):
         if loss is None:
             loss = getattr(obj, "loss", None) or (
                 "logistic" if getattr(obj, "task", "regression") == "classification" else "squared")
-        prob = Problem(obj.X_train, obj.y_train, beta, loss=loss, bias=bias or "regularized",
+        bias = bias or getattr(obj, "default_bias", None) or "regularized"
+        prob = Problem(obj.X_train, obj.y_train, beta, loss=loss, bias=bias,
                        scale=scale)
         if test is None:
             Xt, yt = getattr(obj, "X_test", None), getattr(obj, "y_test", None)
