@@ -30,6 +30,7 @@ import cvxlens
 from cvxlens import Capabilities, Deadline, Method, Option, ReLUNetwork, Solution
 from cvxlens.bounds import dual_lower_bound
 from cvxlens.polar import DEFAULT_POLAR_MAX_PATTERNS, PolarOracle, merge_atoms
+from cvxlens.validators import nonneg_float, positive_int
 
 __all__ = ["ColGen", "master_squared", "master_logistic", "master_hinge", "dual_bound",
            "lasso_active_set"]
@@ -39,25 +40,11 @@ __all__ = ["ColGen", "master_squared", "master_logistic", "master_hinge", "dual_
 def _patterns(v):
     if v in ("auto", "exact"):
         return v
-    if isinstance(v, (int, np.integer)) and not isinstance(v, bool) and v >= 1:
-        return int(v)
-    raise ValueError(f"patterns must be 'auto', 'exact' or a positive int (sampled gates), got {v!r}")
-
-
-def _pos_int(v):
-    if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
-        raise ValueError(f"must be a positive integer, got {v!r}")
-    return int(v)
-
-
-def _nonneg_float(v):
     try:
-        v = float(v)
+        return positive_int(v)
     except (TypeError, ValueError):
-        raise ValueError(f"must be a number >= 0, got {v!r}") from None
-    if not (v >= 0 and np.isfinite(v)):
-        raise ValueError(f"must be a finite number >= 0, got {v}")
-    return v
+        raise ValueError(f"must be 'auto', 'exact' or a positive int (sampled gates), "
+                         f"got {v!r}") from None
 
 
 # ----------------------------------------------------------------------------- masters
@@ -272,9 +259,9 @@ class ColGen(Method):
         "patterns": Option("auto", "pricing: 'auto' (exact when the arrangement is small), 'exact', "
                                    "or an int = sampled gates (heuristic, no certificate)", _patterns),
         "max_patterns": Option(DEFAULT_POLAR_MAX_PATTERNS, "largest arrangement (cells) priced "
-                                                           "exactly", _pos_int),
-        "tol": Option(1e-6, "stop when the price <= beta (1 + tol)", _nonneg_float),
-        "max_iter": Option(1000, "maximum rounds (one atom added per round)", _pos_int),
+                                                           "exactly", positive_int),
+        "tol": Option(1e-6, "stop when the price <= beta (1 + tol)", nonneg_float),
+        "max_iter": Option(1000, "maximum rounds (one atom added per round)", positive_int),
     }
 
     def solve(self, problem, **options):
