@@ -28,38 +28,19 @@ from cvxlens import Capabilities, Deadline, Method, Option, ReLUNetwork, Solutio
 from cvxlens.bounds import dual_lower_bound
 from cvxlens.nonconvex import fit_lbfgs
 from cvxlens.polar import DEFAULT_POLAR_MAX_PATTERNS, PolarOracle, merge_atoms
+from cvxlens.validators import nonneg_float, one_of, positive_int
 
 __all__ = ["HV", "line_search_t"]
-
-
-def _pos_int(v):
-    if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
-        raise ValueError(f"must be a positive integer, got {v!r}")
-    return int(v)
-
-
-def _nonneg_float(v):
-    try:
-        v = float(v)
-    except (TypeError, ValueError):
-        raise ValueError(f"must be a number >= 0, got {v!r}") from None
-    if not (v >= 0 and np.isfinite(v)):
-        raise ValueError(f"must be a finite number >= 0, got {v}")
-    return v
 
 
 def _patterns(v):
     if v in ("auto", "exact"):
         return v
-    if isinstance(v, (int, np.integer)) and not isinstance(v, bool) and v >= 1:
-        return int(v)
-    raise ValueError(f"patterns must be 'auto', 'exact' or a positive int (sampled gates), got {v!r}")
-
-
-def _polish(v):
-    if v in (True, False, "auto"):
-        return v
-    raise ValueError(f"polish must be True, False or 'auto', got {v!r}")
+    try:
+        return positive_int(v)
+    except (TypeError, ValueError):
+        raise ValueError(f"must be 'auto', 'exact' or a positive int (sampled gates), "
+                         f"got {v!r}") from None
 
 
 def line_search_t(h, r, beta):
@@ -187,20 +168,20 @@ class HV(Method):
     capabilities = Capabilities(losses=("squared",), biases=("none", "regularized", "free"),
                                 depth=2, finite_weights=True, lower_bound=True)
     options = {
-        "max_neurons": Option(100, "stop growing at this many neurons", _pos_int),
+        "max_neurons": Option(100, "stop growing at this many neurons", positive_int),
         "tol": Option(1e-6, "polar condition: stop when max_u |r^T (X u)_+| <= beta (1 + tol)",
-                      _nonneg_float),
-        "max_iter": Option(200, "maximum expansion rounds", _pos_int),
-        "lbfgs_iter": Option(1000, "L-BFGS iterations per descent phase", _pos_int),
-        "init_width": Option(1, "neurons of the small starting network", _pos_int),
+                      nonneg_float),
+        "max_iter": Option(200, "maximum expansion rounds", positive_int),
+        "lbfgs_iter": Option(1000, "L-BFGS iterations per descent phase", positive_int),
+        "init_width": Option(1, "neurons of the small starting network", positive_int),
         "patterns": Option("auto", "polar oracle: 'auto', 'exact', or an int = sampled gates "
                                    "(heuristic, no bound)", _patterns),
         "max_patterns": Option(DEFAULT_POLAR_MAX_PATTERNS, "largest arrangement (cells) "
-                                                           "handled exactly", _pos_int),
+                                                           "handled exactly", positive_int),
         "polish": Option("auto", "after each L-BFGS phase, the convex fixed-pattern step (cone-"
                                  "constrained group Lasso over the current neurons' patterns, "
                                  "cvxpy): True, False or 'auto' (when n * width <= 50000)",
-                         _polish),
+                         one_of(True, False, "auto")),
     }
 
     def solve(self, problem, **options):
