@@ -168,11 +168,12 @@ def build_groups(Xd: np.ndarray, m1: int, patterns="exact", seed=0, max_groups: 
 
 
 # ----------------------------------------------------------------------------- program
-def solve_path3_program(Xd, y, beta_eff, D1, S, D2, sigma, solver="CLARABEL"):
+def solve_path3_program(Xd, y, beta_eff, D1, S, D2, sigma, solver="CLARABEL", time_limit=None):
     """Solve the group program over the given groups with cvxpy.
 
-    Returns ``(V, value, lam_parts)``: V of shape (m1, d~, G), the solver's objective value, and
-    the constraint multipliers (mu (m1, n, G), nu (n, G)) for the dual certificate.
+    Returns ``(V, value, lam_parts, status)``: V of shape (m1, d~, G), the solver's objective
+    value, the constraint multipliers (mu (m1, n, G), nu (n, G)) for the dual certificate, and the
+    solver status (``user_limit`` when Clarabel stopped at ``time_limit`` seconds).
     """
     import cvxpy as cp
 
@@ -191,12 +192,15 @@ def solve_path3_program(Xd, y, beta_eff, D1, S, D2, sigma, solver="CLARABEL"):
     with warnings.catch_warnings():  # "inaccurate" is reported through the status instead
         warnings.simplefilter("ignore", UserWarning)
         if solver == "CLARABEL":
+            limit = {} if time_limit is None else {"time_limit": max(1e-3, float(time_limit))}
             try:
-                prob.solve(solver=solver, tol_gap_abs=1e-10, tol_gap_rel=1e-10, tol_feas=1e-10)
+                prob.solve(solver=solver, tol_gap_abs=1e-10, tol_gap_rel=1e-10, tol_feas=1e-10,
+                           **limit)
             except cp.SolverError:  # pragma: no cover - retry with the default tolerances
-                prob.solve(solver=solver)
+                prob.solve(solver=solver, **limit)
         else:
-            prob.solve(solver=solver, eps=1e-9, max_iters=100_000)
+            limit = {} if time_limit is None else {"time_limit_secs": max(1e-3, float(time_limit))}
+            prob.solve(solver=solver, eps=1e-9, max_iters=100_000, **limit)
     if V[0].value is None:
         raise RuntimeError(f"the path3 program failed: solver status {prob.status}")
     Vv = np.stack([np.asarray(v.value) for v in V])  # (m1, dd, G)
@@ -392,7 +396,8 @@ class Path3(Method):
             groups = build_groups(Xd, m1, pat, options["seed"], options["max_groups"])
         D1, S, D2, sigma = groups
         solver = "SCS" if options["solver"] == "scs" else "CLARABEL"
-        V, value, (mu, nu), status = solve_path3_program(Xd, y, beta_eff, D1, S, D2, sigma, solver)
+        V, value, (mu, nu), status = solve_path3_program(Xd, y, beta_eff, D1, S, D2, sigma, solver,
+                                                         time_limit=dl.remaining())
         t = np.sqrt((V**2).sum(axis=(0, 1)))
         tmax = float(t.max(initial=0.0))
         best = None
@@ -418,8 +423,9 @@ class Path3(Method):
                 "solver_status": str(status), "beta_effective": beta_eff, "m1": m1, "m2": m2,
                 "n_units": int(net.n_units), "patterns": "exact" if exact else list(pat)}
         st = "optimal" if (ok and exact) else "converged"
-        if dl.expired() and not ok:
+        if (dl.expired() or status == "user_limit") and not ok:
             st = "timeout"
+            message += "; stopped at time_limit inside the solver (inaccurate iterate)"
         return Solution(net, objective=J, lower_bound=lower, bound_kind=kind, status=st,
                         n_iter=0, history=[(dl.elapsed(), J)], message=message, info=info)
 
