@@ -297,7 +297,7 @@ def test_common_time_limit_is_honored():
     ({"step": 0.0}, "(0, 2]"),
     ({"width": 0}, "positive integer"),
     ({"solver": "gurobi"}, "cbc"),
-    ({"rescale": "yes"}, "True or False"),
+    ({"rescale": "maybe"}, "true or false"),
     ({"fit_loss": "huber"}, "absolute"),
 ])
 def test_bad_options_are_explained(opts, needle):

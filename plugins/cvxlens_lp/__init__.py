@@ -42,6 +42,7 @@ import numpy as np
 import cvxlens
 from cvxlens import Capabilities, Deadline, Method, Option, ProblemTooLargeError, Solution
 from cvxlens.network import ReLUNetwork
+from cvxlens.validators import bool_, one_of, optional, positive_float, positive_int
 
 from ._milp import (OA_TOL, MIP_GAP_REL, QuantizedSpec, build_and_solve, estimate_size,
                     grid_values, loss_values)
@@ -52,63 +53,29 @@ DEFAULT_MAX_SIZE = 20_000
 
 
 # ----------------------------------------------------------------- option validators
-def _positive_int(v):
-    if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
-        raise ValueError(f"must be a positive integer, got {v!r}")
-    return int(v)
-
-
 def _step(v):
-    if isinstance(v, bool):
-        raise TypeError(f"step must be a number in (0, 2] with 2/step an integer, got {v!r}")
     try:
-        v = float(v)
+        x = positive_float(v)
     except (TypeError, ValueError):
-        raise TypeError(f"step must be a number in (0, 2] with 2/step an integer, got {v!r}") \
+        raise ValueError(f"must be a number in (0, 2] with 2/step an integer, got {v!r}") \
             from None
-    if not (0 < v <= 2) or not math.isfinite(v):
-        raise ValueError(f"step must lie in (0, 2], got {v}")
-    k = 2.0 / v
+    if x > 2:
+        raise ValueError(f"must lie in (0, 2], got {v!r}")
+    k = 2.0 / x
     if abs(k - round(k)) > 1e-9 * max(1.0, k):
         raise ValueError(
             f"2/step must be an integer so that the grid {{-1, -1+step, ..., 1}} ends at 1; "
-            f"got step={v} (2/step = {k:g}); try step={2 / max(1, round(k)):g}")
+            f"got step={x} (2/step = {k:g}); try step={2 / max(1, round(k)):g}")
     return 2.0 / round(k)
 
 
-def _bool(v):
-    if not isinstance(v, (bool, np.bool_)):
-        raise TypeError(f"must be True or False, got {v!r}")
-    return bool(v)
-
-
 def _solver(v):
-    if v not in ("cbc", "highs"):
-        raise ValueError(f"solver must be 'cbc' (PuLP's bundled CBC) or 'highs', got {v!r}")
+    v = one_of("cbc", "highs")(v)
     if v == "highs":
         import pulp
         if not pulp.HiGHS().available():
             raise ValueError("solver 'highs' needs the highspy package (pip install highspy); "
                              "or use solver='cbc'")
-    return v
-
-
-def _timeout(v):
-    if v is None:
-        return None
-    try:
-        v = float(v)
-    except (TypeError, ValueError):
-        raise TypeError(f"timeout must be seconds > 0 or None, got {v!r}") from None
-    if not v > 0:
-        raise ValueError(f"timeout must be > 0 seconds or None, got {v}")
-    return v
-
-
-def _fit_loss(v):
-    if v not in ("problem", "absolute"):
-        raise ValueError(f"fit_loss must be 'problem' (the problem's own loss, exact) or "
-                         f"'absolute' (L1 surrogate for the squared loss), got {v!r}")
     return v
 
 
@@ -262,26 +229,26 @@ class Quantized(Method):
                                 biases=("none", "regularized", "free"), depth=2,
                                 finite_weights=True, lower_bound=False, input_dim=None)
     options = {
-        "width": Option(2, "number of neurons m", _positive_int),
+        "width": Option(2, "number of neurons m", positive_int),
         "step": Option(0.5, "grid step eps: every weight, bias and output weight lies on "
                             "{-1, -1+eps, ..., 1} (2/eps an integer)", _step),
         "rescale": Option(True, "divide X by max|X| and y by max|y| first and return weights in "
                                 "the original coordinates (J is still the caller's J); False "
-                                "requires X in [-1, 1]", _bool),
+                                "requires X in [-1, 1]", bool_),
         "solver": Option("cbc", "'cbc' (PuLP's bundled CBC) or 'highs' (highspy)", _solver),
         "timeout": Option(60.0, "seconds for the whole solve (the smaller of timeout and "
                                 "time_limit applies); best incumbent and status 'timeout' after",
-                          _timeout),
+                          optional(positive_float)),
         "relax": Option(True, "also solve the LP relaxation (a lower bound on the quantized "
-                              "problem only) and report it in info", _bool),
+                              "problem only) and report it in info", bool_),
         "fit_loss": Option("problem", "'problem': the problem's own loss (squared/logistic by "
                                       "tangent-cut outer approximation, hinge exactly); "
                                       "'absolute': sum |f - y| surrogate for squared problems",
-                           _fit_loss),
+                           one_of("problem", "absolute")),
         "max_size": Option(DEFAULT_MAX_SIZE, "refuse programs with more variables + constraints "
                                              "than this (estimated before building)",
-                           _positive_int),
-        "max_rounds": Option(50, "maximum outer-approximation rounds", _positive_int),
+                           positive_int),
+        "max_rounds": Option(50, "maximum outer-approximation rounds", positive_int),
     }
 
     def solve(self, problem, **options):
