@@ -36,44 +36,20 @@ import cvxlens
 from cvxlens import Capabilities, Deadline, Method, Option, ReLUNetwork, Solution
 from cvxlens.bounds import crude_polar_bound, dual_lower_bound
 from cvxlens.polar import DEFAULT_POLAR_MAX_PATTERNS, PolarOracle
+from cvxlens.validators import nonneg_float, one_of, positive_float, positive_int
 
 _CHECK = 500  # steps between step-size / tolerance checks
 
 __all__ = ["MeanField", "particle_energy", "network_from_particles"]
 
 
-def _positive_int(v):
-    if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
-        raise ValueError(f"must be a positive integer, got {v!r}")
-    return int(v)
-
-
 def _lr(v):
     if v == "auto":
         return v
     try:
-        v = float(v)
+        return positive_float(v)
     except (TypeError, ValueError):
         raise ValueError(f"must be 'auto' or a number > 0, got {v!r}") from None
-    if not (v > 0 and np.isfinite(v)):
-        raise ValueError(f"must be 'auto' or a number > 0, got {v}")
-    return v
-
-
-def _tol(v):
-    try:
-        v = float(v)
-    except (TypeError, ValueError):
-        raise ValueError(f"must be a number >= 0, got {v!r}") from None
-    if not v >= 0:
-        raise ValueError(f"must be >= 0, got {v}")
-    return v
-
-
-def _init(v):
-    if v not in ("sphere", "gaussian"):
-        raise ValueError(f"must be 'sphere' or 'gaussian', got {v!r}")
-    return v
 
 
 def particle_energy(problem, w, b, a, c=0.0) -> float:
@@ -112,14 +88,15 @@ class MeanField(Method):
                                 biases=("none", "regularized", "free"),
                                 depth=2, finite_weights=True, lower_bound=True, input_dim=None)
     options = {
-        "width": Option(100, "number of particles m", _positive_int),
-        "steps": Option(5000, "maximum number of gradient steps", _positive_int),
+        "width": Option(100, "number of particles m", positive_int),
+        "steps": Option(5000, "maximum number of gradient steps", positive_int),
         "lr": Option("auto", "Euler step in flow time ('auto' = 1/(||X~||_2^2 + beta)); halved "
                              "when the iterate zigzags above its best energy or is unstable", _lr),
         "init": Option("sphere", "sphere (uniform on the unit sphere, zero output weights) | "
-                                 "gaussian (w ~ N(0, I/d'), a ~ N(0, 1))", _init),
+                                 "gaussian (w ~ N(0, I/d'), a ~ N(0, 1))",
+                       one_of("sphere", "gaussian")),
         "tol": Option(1e-7, "stop when the best energy improves by less than tol (relative) "
-                            "over 500 steps", _tol),
+                            "over 500 steps", nonneg_float),
     }
 
     def solve(self, problem, **o):
