@@ -47,26 +47,13 @@ from threadpoolctl import threadpool_limits
 import cvxlens
 from cvxlens import Capabilities, Deadline, Method, Option, OptionError, ReLUNetwork, Solution
 from cvxlens.kernels import KERNELS, empirical_ntk, kernel_matrix
+from cvxlens.validators import one_of, positive_int
 
 from ._linear import fit_linear, kernel_ridge, logistic_ridge, psd_cholesky
 
 __all__ = ["NTK", "KernelPredictor"]
 
 _CHUNK = 4096
-
-
-def _choice(allowed):
-    def check(v):
-        if v not in allowed:
-            raise ValueError(f"must be one of {', '.join(map(repr, allowed))}, got {v!r}")
-        return v
-    return check
-
-
-def _positive_int(v):
-    if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
-        raise ValueError(f"must be a positive integer, got {v!r}")
-    return int(v)
 
 
 class KernelPredictor:
@@ -147,14 +134,14 @@ class NTK(Method):
                                 depth=2, finite_weights=False, lower_bound=False, input_dim=None)
     options = {
         "kernel": Option("ntk", "ntk (Θ = κ1 + (x·z)κ0, both layers trained) | arccos1 (κ1, "
-                                "frozen first layer) | arccos0 (κ0)", _choice(tuple(KERNELS))),
+                                "frozen first layer) | arccos0 (κ0)", one_of(*KERNELS)),
         "realize": Option("kernel", "kernel (exact kernel predictor, no J) | features (finite "
                                     "ReLU network of `width` neurons, J defined)",
-                          _choice(("kernel", "features"))),
-        "width": Option(1000, "number of neurons m of the features realization", _positive_int),
-        "n_components": Option(1000, "Nyström landmarks when n > exact_limit", _positive_int),
+                          one_of("kernel", "features")),
+        "width": Option(1000, "number of neurons m of the features realization", positive_int),
+        "n_components": Option(1000, "Nyström landmarks when n > exact_limit", positive_int),
         "exact_limit": Option(5000, "largest n for the exact n x n kernel; above it Nyström",
-                              _positive_int),
+                              positive_int),
     }
 
     def solve(self, problem, **options):
