@@ -38,6 +38,7 @@ import cvxlens
 from cvxlens import (Capabilities, Deadline, Method, Option, ParallelReLUNetwork3,
                      ProblemTooLargeError, Solution)
 from cvxlens.bounds import dual_lower_bound
+from cvxlens.validators import one_of, positive_int
 
 __all__ = ["Path3", "build_groups", "solve_path3_program", "objective_and_grad3", "lbfgs_path3"]
 
@@ -317,33 +318,19 @@ def lbfgs_path3(problem, net: ParallelReLUNetwork3, max_iter: int = 3000) -> Par
 
 
 # ----------------------------------------------------------------------------- method
-def _pos_int(name):
-    def check(v):
-        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
-            raise ValueError(f"{name} must be a positive integer, got {v!r}")
-        return int(v)
-    return check
-
-
 def _patterns(v):
     if v in ("exact", "auto"):
         return v
-    if isinstance(v, str) and "," in v:
-        v = tuple(int(p) for p in v.split(","))
-    if isinstance(v, (int, np.integer)) and not isinstance(v, bool):
-        v = (int(v), int(v))
-    if (isinstance(v, (tuple, list)) and len(v) == 2
-            and all(isinstance(p, (int, np.integer)) and not isinstance(p, bool) and p >= 1
-                    for p in v)):
-        return (int(v[0]), int(v[1]))
-    raise ValueError("patterns must be 'exact', 'auto', an int p, or a pair (p1, p2) of positive "
-                     f"ints (first-layer gates, sampled units), got {v!r}")
-
-
-def _solver(v):
-    if v not in ("cvxpy", "clarabel", "scs"):
-        raise ValueError(f"solver must be 'cvxpy' (Clarabel), 'clarabel' or 'scs', got {v!r}")
-    return v
+    pair = v.split(",") if isinstance(v, str) and "," in v else v
+    if not isinstance(pair, (tuple, list)):
+        pair = (pair, pair)
+    try:
+        if len(pair) != 2:
+            raise ValueError
+        return (positive_int(pair[0]), positive_int(pair[1]))
+    except (TypeError, ValueError):
+        raise ValueError("must be 'exact', 'auto', an int p, or a pair (p1, p2) of positive ints "
+                         f"(first-layer gates, sampled units), got {v!r}") from None
 
 
 class Path3(Method):
@@ -360,14 +347,15 @@ class Path3(Method):
     capabilities = Capabilities(losses=("squared",), biases=("none", "regularized"), depth=3,
                                 finite_weights=True, lower_bound=True, input_dim=None)
     options = {
-        "m1": Option(2, "first-layer neurons per parallel unit", _pos_int("m1")),
-        "m2": Option(1, "second-layer neurons per parallel unit", _pos_int("m2")),
+        "m1": Option(2, "first-layer neurons per parallel unit", positive_int),
+        "m2": Option(1, "second-layer neurons per parallel unit", positive_int),
         "patterns": Option("auto", "'exact' (tiny data), (p1, p2) = numbers of sampled first-layer "
                                    "gates and sampled units, or 'auto' (exact if it fits "
                                    "max_groups, else a sample sized to keep the program small)", _patterns),
         "max_groups": Option(6000, "refuse exact enumeration beyond this many groups",
-                             _pos_int("max_groups")),
-        "solver": Option("cvxpy", "'cvxpy' (Clarabel interior point) or 'scs'", _solver),
+                             positive_int),
+        "solver": Option("cvxpy", "'cvxpy' (Clarabel interior point) or 'scs'",
+                         one_of("cvxpy", "clarabel", "scs")),
     }
 
     def solve(self, problem, **options):
