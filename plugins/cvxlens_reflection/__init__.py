@@ -25,6 +25,7 @@ import numpy as np
 import cvxlens
 from cvxlens import Capabilities, Deadline, Method, Option, ProblemTooLargeError, ReLUNetwork, Solution
 from cvxlens.bounds import dual_lower_bound
+from cvxlens.validators import one_of, positive_float, positive_int
 
 __all__ = ["Reflection", "reflection_dictionary", "solve_lasso", "lasso_dual_bound",
            "network_from_lasso", "two_layer_realization"]
@@ -449,34 +450,13 @@ def two_layer_realization(xq_kinks, f, prune: float = 1e-12) -> ReLUNetwork:
 
 # ----------------------------------------------------------------------------- method
 def _depth(v):
-    if isinstance(v, bool) or v not in (2, 3, 4):
-        raise ValueError(f"depth must be 2, 3 or 4, got {v!r}")
-    return int(v)
-
-
-def _solver(v):
-    if v not in ("clarabel", "sklearn"):
-        raise ValueError(f"solver must be 'clarabel' or 'sklearn', got {v!r}")
-    return v
-
-
-def _pos_float(name):
-    def check(v):
-        if isinstance(v, bool):
-            raise TypeError(f"{name} must be a number > 0, got {v!r}")
-        v = float(v)
-        if not v > 0:
-            raise ValueError(f"{name} must be > 0, got {v}")
-        return v
-    return check
-
-
-def _pos_int(name):
-    def check(v):
-        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
-            raise ValueError(f"{name} must be a positive integer, got {v!r}")
-        return int(v)
-    return check
+    try:
+        d = positive_int(v)
+    except (TypeError, ValueError):
+        d = None
+    if d not in (2, 3, 4):
+        raise ValueError(f"must be 2, 3 or 4, got {v!r}")
+    return d
 
 
 class Reflection(Method):
@@ -498,14 +478,15 @@ class Reflection(Method):
         "depth": Option(2, "2: two-layer Lasso (exact min J); 3, 4: the paper's deep-narrow "
                            "dictionaries (4 adds reflection features 2x_j - x_i)", _depth),
         "tol": Option(1e-9, "target relative duality gap of the Lasso (status 'optimal' when met)",
-                      _pos_float("tol")),
+                      positive_float),
         "solver": Option("clarabel", "'clarabel': sparse interior point + KKT polish (fast); "
                                      "'sklearn': scikit-learn Lasso coordinate descent (slow on "
-                                     "ramp dictionaries, kept for comparison)", _solver),
+                                     "ramp dictionaries, kept for comparison)",
+                         one_of("clarabel", "sklearn")),
         "max_iter": Option(200_000, "coordinate-descent epochs per scikit-learn fit",
-                           _pos_int("max_iter")),
+                           positive_int),
         "max_features": Option(200_000, "refuse larger dictionaries (depth 3/4 grow as N^2/N^3)",
-                               _pos_int("max_features")),
+                               positive_int),
     }
 
     def solve(self, problem, **options):
