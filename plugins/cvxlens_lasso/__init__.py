@@ -153,10 +153,12 @@ class _Base(Method):
     def _finish(self, problem, Xa, Dm, gates, kind, pen, free, U, V, c, opts, dl, t0, status,
                 n_iter, history, info, message):
         y, beta, loss = problem.y, problem.beta, problem.loss
+        t_post = time.perf_counter()
+        info["solve_s"] = t_post - t0
         if self.gated:
             gated_groups = R.groups_from_UV(U, np.zeros_like(U), c, rel_tol=1e-9, pen=pen)
             info["gated_value"] = R.program_value(Xa, Dm, y, beta, gated_groups, pen, loss)
-            groups = _decompose(Xa, Dm, gates, gated_groups)
+            groups = _decompose(Xa, Dm, gates, gated_groups, dl)
         else:
             groups = R.groups_from_UV(U, V, c, rel_tol=1e-9, pen=pen)
             groups = R.project_groups(Xa, Dm, groups)
@@ -180,6 +182,7 @@ class _Base(Method):
                     and not self.gated:
                 status = "optimal"
         history.append((time.perf_counter() - t0, J))
+        info["postprocess_s"] = time.perf_counter() - t_post
         if self.gated:
             message.append("gated ReLU relaxation; the network is its cone decomposition (a ReLU "
                            "network whose J can exceed the gated optimum in info['gated_value'])")
@@ -210,10 +213,11 @@ def _init_from_network(problem, Xa, Dm, network, gated):
     return U, V, float(c)
 
 
-def _decompose(Xa, Dm, gates, gated_groups):
+def _decompose(Xa, Dm, gates, gated_groups, dl=None):
     """Cone decomposition of each gated group w_i = u_i - v_i (u_i, v_i in K_i)."""
     cols, signs, pats = [], [], []
-    socp = R.decompose_socp(Xa, Dm, gated_groups.U, gated_groups.pat)
+    socp = None if (dl is not None and dl.expired()) else \
+        R.decompose_socp(Xa, Dm, gated_groups.U, gated_groups.pat)
     if socp is not None:
         Uo, Vo = socp
         for j in range(gated_groups.m):

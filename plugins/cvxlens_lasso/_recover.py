@@ -212,6 +212,9 @@ def reduce_groups(Xa, groups: Groups, pen: int, free_offset: bool, max_rounds=No
             _, s, Vt = np.linalg.svd(M, full_matrices=True)
             delta = Vt[-1]
         else:
+            # numerically dependent atoms: optional clean-up, bounded in size and rounds
+            if m > 400 or rounds >= 100:
+                break
             _, s, Vt = np.linalg.svd(M, full_matrices=False)
             if s[-1] > 1e-12 * s[0]:
                 break
@@ -424,7 +427,7 @@ def global_polar_bound(problem, Xa, lam):
     return crude_polar_bound(Xa, lam), False
 
 
-def decompose_socp(Xa, Dm, W, pats, max_size=400_000):
+def decompose_socp(Xa, Dm, W, pats, max_size=100_000):
     """Optimal cone decompositions ``min sum_j ||u_j|| + ||v_j||`` s.t. ``u_j - v_j = w_j``,
     u_j, v_j in K_{pat_j}, in one cvxpy/Clarabel SOCP; None when the program would exceed
     ``max_size`` constraint rows or the solver fails."""
