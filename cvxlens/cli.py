@@ -74,6 +74,10 @@ def parse_betas(text: str) -> list[float]:
     return out
 
 
+MAX_SEEDS = 1000
+TEST_FRACTION_DEFAULT = 0.2
+
+
 def parse_seeds(text: str) -> list[int]:
     out = []
     for part in str(text).split(","):
@@ -85,6 +89,9 @@ def parse_seeds(text: str) -> list[int]:
             lo, hi = int(m.group(1)), int(m.group(2))
             if hi < lo:
                 raise UsageError(f"bad --seeds range {part!r}: end before start")
+            if hi - lo + 1 + len(out) > MAX_SEEDS:
+                raise UsageError(f"--seeds {part!r} asks for {hi - lo + 1:,} seeds; at most "
+                                 f"{MAX_SEEDS:,} runs per method (each is its own process)")
             out += list(range(lo, hi + 1))
             continue
         if not part.isdigit():
@@ -107,11 +114,11 @@ def _parse_value(text: str):
 
 
 def parse_option(text: str) -> tuple[str, str, object]:
-    """``"lasso.n_patterns=200"`` -> ``("lasso", "n_patterns", 200)``. Values are read as JSON
+    """``"lasso.patterns=200"`` -> ``("lasso", "patterns", 200)``. Values are read as JSON
     (numbers, true/false/null, lists like [0.01,0.1]), then as Python literals, else as text."""
     m = re.fullmatch(r"\s*([A-Za-z0-9_\-]+)\.([A-Za-z0-9_]+)\s*=(.*)", text, flags=re.S)
     if not m:
-        raise UsageError(f"bad --option {text!r}: use METHOD.KEY=VALUE, e.g. lasso.n_patterns=200")
+        raise UsageError(f"bad --option {text!r}: use METHOD.KEY=VALUE, e.g. lasso.patterns=200")
     return m.group(1), m.group(2), _parse_value(m.group(3).strip())
 
 
@@ -144,7 +151,7 @@ def build_parser() -> argparse.ArgumentParser:
                      help=f"built-in dataset (see `cvxlens datasets`; default {DEFAULT_DATASET})")
     src.add_argument("--csv", default=None, metavar="FILE", help="your own data: a CSV with a header")
     c.add_argument("--target", default=None, metavar="COL", help="target column of --csv")
-    c.add_argument("--test-fraction", type=float, default=0.2, metavar="F",
+    c.add_argument("--test-fraction", type=float, default=TEST_FRACTION_DEFAULT, metavar="F",
                    help="share of --csv rows held out for testing (default 0.2)")
     c.add_argument("--methods", default=None, metavar="a,b,c|all",
                    help="methods to run (default: every installed method that supports the "
@@ -163,7 +170,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="save figures (needs matplotlib: pip install 'cvxlens[plot]') to "
                         "DIR/figures (or ./cvxlens-figures without --out)")
     c.add_argument("--option", action="append", default=[], metavar="METHOD.KEY=VALUE",
-                   help="method option, repeatable, e.g. --option lasso.n_patterns=200")
+                   help="method option, repeatable, e.g. --option lasso.patterns=200")
     c.add_argument("--loss", default=None, choices=("squared", "logistic", "hinge"),
                    help="loss (default: squared, logistic for classification data)")
     c.add_argument("--bias", default=None, choices=("none", "regularized", "free"),
@@ -260,6 +267,8 @@ def _load_data(args):
 
     if args.target is not None and args.csv is None:
         raise UsageError("--target goes with --csv FILE")
+    if args.csv is None and args.test_fraction != TEST_FRACTION_DEFAULT:
+        raise UsageError("--test-fraction goes with --csv FILE (built-in data sets have fixed splits)")
     if args.csv is not None:
         if args.target is None:
             raise UsageError("--csv needs --target COLUMN (the column to predict)")

@@ -244,8 +244,9 @@ class Dataset:
         X = np.column_stack([column(f) for f in features])
         y = column(target)
         labels = np.unique(y)
-        if task is None:
-            task = "classification" if labels.size == 2 else "regression"
+        if task is None:  # only label-like targets ({0, 1} or {-1, +1}) mean classification
+            binary = labels.size == 2 and (set(labels) <= {0.0, 1.0} or set(labels) <= {-1.0, 1.0})
+            task = "classification" if binary else "regression"
         if task not in TASKS:
             raise DatasetError(f"task must be one of {TASKS}, got {task!r}")
         info = {"source": path, "target": target}

@@ -232,3 +232,20 @@ def test_subprocess_exit_0_and_2(csv_file, toy_env, tmp_path):
     assert p.returncode == 2
     assert "unknown dataset" in p.stderr and "Traceback" not in p.stderr
     assert p.stdout == ""
+
+
+def test_huge_seed_range_is_refused_before_any_work():
+    from cvxlens.cli import UsageError, parse_seeds
+    with pytest.raises(UsageError, match="at most"):
+        parse_seeds("0-100000000")
+    assert parse_seeds("0-2,5") == [0, 1, 2, 5]
+
+
+def test_two_valued_csv_target_is_regression_unless_label_like(tmp_path):
+    from cvxlens import Dataset
+    p = tmp_path / "two.csv"
+    p.write_text("a,price\n" + "\n".join(f"{i},{1.78 if i % 2 else 0.118}" for i in range(10)))
+    assert Dataset.from_csv(p, "price").task == "regression"
+    q = tmp_path / "labels.csv"
+    q.write_text("a,label\n" + "\n".join(f"{i},{i % 2}" for i in range(10)))
+    assert Dataset.from_csv(q, "label").task == "classification"
