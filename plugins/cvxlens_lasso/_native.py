@@ -43,14 +43,13 @@ class _Ops:
 
     def fwd(self, W):
         """sum_i D_i Xa w_i, shape (n,)."""
-        out = np.zeros(self.n)
-        for s in range(0, self.P, self.B):
-            out += np.einsum("np,np->n", self.Df[:, s:s + self.B], self.Xa @ W[:, s:s + self.B])
-        return out
+        # row k: sum_i D_ki x_k.w_i = x_k . (D W^T)_k: one BLAS pass over the mask
+        return np.einsum("nd,nd->n", self.Xa, self.Df @ W.T)
 
     def adj(self, r):
         """(Xa^T D_i r)_i, shape (dd, P)."""
-        return self.Xa.T @ (self.Df * r[:, None])
+        # Xa^T (D ∘ r) = (Xa ∘ r)^T D: one BLAS pass over the mask, no (n, P) temporary
+        return (self.Xa * r[:, None]).T @ self.Df
 
     def norm2(self, iters=30, seed=0):
         """||M||_2^2 by power iteration (a slight under-estimate; callers add a margin)."""
