@@ -62,7 +62,7 @@ def test_record_fields_match_an_independent_evaluation(prob):
     assert r["test_mse"] == pytest.approx(np.mean((net.predict(Xt) - yt) ** 2), rel=1e-12)
     assert r["n_neurons"] == net.n_neurons
     assert r["options"]["width"] == 5 and r["options"]["seed"] == 3
-    assert r["options"]["time_limit"] == pytest.approx(0.9 * 60.0)
+    assert r["options"]["time_limit"] == pytest.approx(runner.SOFT_FRACTION * 60.0)
     assert r["accuracy"] is None
     assert r["beta"] == 0.1 and r["seed"] == 3 and r["dataset"] == "problem"
     assert (r["loss"], r["bias"], r["scale"], r["n"], r["d"]) == ("squared", "regularized", "sum", 25, 2)
@@ -80,10 +80,10 @@ def test_hung_solver_is_killed_and_soft_limit_keeps_the_network(prob):
     assert by["toy_hang"]["objective"] is None
     assert "killed" in by["toy_hang"]["error"]
     assert 1.4 < by["toy_hang"]["time_s"] < 4.0
-    # the well-behaved one stopped at its soft limit 0.9 s and kept its network
+    # the well-behaved one stopped at its soft limit (SOFT_FRACTION x 1 s) and kept its network
     assert by["toy_soft"]["status"] == "timeout"
     assert by["toy_soft"]["objective"] is not None
-    assert by["toy_soft"]["options"]["time_limit"] == pytest.approx(0.9)
+    assert by["toy_soft"]["options"]["time_limit"] == pytest.approx(runner.SOFT_FRACTION)
     assert by["toy_ridge"]["status"] == "converged"
     assert elapsed < 10
 
