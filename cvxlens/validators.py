@@ -13,7 +13,7 @@ from typing import Any, Callable
 import numpy as np
 
 __all__ = ["positive_int", "nonneg_int", "positive_float", "nonneg_float", "unit_interval",
-           "one_of", "optional", "bool_"]
+           "one_of", "optional", "bool_", "pattern_choice"]
 
 
 def _number(v, what: str) -> float:
@@ -104,3 +104,15 @@ def optional(validator: Callable[[Any], Any]) -> Callable[[Any], Any]:
     def check(v):
         return None if v is None else validator(v)
     return check
+
+
+def pattern_choice(v):
+    """Activation patterns for a polar oracle: ``"auto"``, ``"exact"`` or a positive int
+    (number of sampled Gaussian gates)."""
+    if v in ("auto", "exact"):
+        return v
+    try:
+        return positive_int(v)
+    except (TypeError, ValueError):
+        raise ValueError(f"must be 'auto', 'exact' or a positive int (sampled gates), "
+                         f"got {v!r}") from None

@@ -24,27 +24,16 @@ from __future__ import annotations
 
 import numpy as np
 from threadpoolctl import threadpool_limits
-from scipy.optimize import linprog, minimize, minimize_scalar
+from scipy.optimize import linprog, minimize_scalar
 
 import cvxlens
 from cvxlens import Capabilities, Deadline, Method, Option, ReLUNetwork, Solution
 from cvxlens.bounds import dual_lower_bound
 from cvxlens.polar import DEFAULT_POLAR_MAX_PATTERNS, PolarOracle, merge_atoms
-from cvxlens.validators import nonneg_float, positive_int
+from cvxlens.validators import nonneg_float, pattern_choice, positive_int
 
 __all__ = ["ColGen", "master_squared", "master_logistic", "master_hinge", "dual_bound",
            "lasso_active_set"]
-
-
-# ----------------------------------------------------------------------------- validators
-def _patterns(v):
-    if v in ("auto", "exact"):
-        return v
-    try:
-        return positive_int(v)
-    except (TypeError, ValueError):
-        raise ValueError(f"must be 'auto', 'exact' or a positive int (sampled gates), "
-                         f"got {v!r}") from None
 
 
 # ----------------------------------------------------------------------------- masters
@@ -257,7 +246,7 @@ class ColGen(Method):
                                 finite_weights=True, lower_bound=True)
     options = {
         "patterns": Option("auto", "pricing: 'auto' (exact when the arrangement is small), 'exact', "
-                                   "or an int = sampled gates (heuristic, no certificate)", _patterns),
+                                   "or an int = sampled gates (heuristic, no certificate)", pattern_choice),
         "max_patterns": Option(DEFAULT_POLAR_MAX_PATTERNS, "largest arrangement (cells) priced "
                                                            "exactly", positive_int),
         "tol": Option(1e-6, "stop when the price <= beta (1 + tol)", nonneg_float),

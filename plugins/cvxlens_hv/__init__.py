@@ -28,19 +28,11 @@ from cvxlens import Capabilities, Deadline, Method, Option, ReLUNetwork, Solutio
 from cvxlens.bounds import dual_lower_bound
 from cvxlens.nonconvex import fit_lbfgs
 from cvxlens.polar import DEFAULT_POLAR_MAX_PATTERNS, PolarOracle, merge_atoms
-from cvxlens.validators import nonneg_float, one_of, positive_int
+from cvxlens.validators import nonneg_float, one_of, pattern_choice, positive_int
 
 __all__ = ["HV", "line_search_t"]
 
 
-def _patterns(v):
-    if v in ("auto", "exact"):
-        return v
-    try:
-        return positive_int(v)
-    except (TypeError, ValueError):
-        raise ValueError(f"must be 'auto', 'exact' or a positive int (sampled gates), "
-                         f"got {v!r}") from None
 
 
 def line_search_t(h, r, beta):
@@ -175,7 +167,7 @@ class HV(Method):
         "lbfgs_iter": Option(1000, "L-BFGS iterations per descent phase", positive_int),
         "init_width": Option(1, "neurons of the small starting network", positive_int),
         "patterns": Option("auto", "polar oracle: 'auto', 'exact', or an int = sampled gates "
-                                   "(heuristic, no bound)", _patterns),
+                                   "(heuristic, no bound)", pattern_choice),
         "max_patterns": Option(DEFAULT_POLAR_MAX_PATTERNS, "largest arrangement (cells) "
                                                            "handled exactly", positive_int),
         "polish": Option("auto", "after each L-BFGS phase, the convex fixed-pattern step (cone-"
