@@ -7,24 +7,12 @@ import pytest
 from cvxlens import Problem, ReLUNetwork, enumerate_patterns
 from cvxlens.bounds import crude_polar_bound, dual_lower_bound
 from cvxlens.nonconvex import random_restarts
+from _reference import group_lasso_reference
 
 
 def group_lasso_cvxpy(X, y, beta):
     """Survey eq. 18 over all enumerated patterns (reference solve)."""
-    D = enumerate_patterns(X).astype(float)
-    n, d = X.shape
-    P = D.shape[1]
-    U, V = cp.Variable((d, P)), cp.Variable((d, P))
-    pred = cp.sum(cp.multiply(D, X @ (U - V)), axis=1)
-    cons = []
-    for i in range(P):
-        s = 2 * D[:, i] - 1
-        cons += [cp.multiply(s, X @ U[:, i]) >= 0, cp.multiply(s, X @ V[:, i]) >= 0]
-    obj = 0.5 * cp.sum_squares(pred - y) + beta * (cp.sum(cp.norm(U, 2, axis=0))
-                                                   + cp.sum(cp.norm(V, 2, axis=0)))
-    prob = cp.Problem(cp.Minimize(obj), cons)
-    prob.solve(solver=cp.CLARABEL)
-    return prob.value, U.value, V.value, D
+    return tuple(group_lasso_reference(X, y, beta))
 
 
 def exact_polar(X, lam, D):

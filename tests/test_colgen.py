@@ -6,37 +6,17 @@ import pytest
 from threadpoolctl import threadpool_limits
 
 import cvxlens
-from cvxlens import Problem, enumerate_patterns
+from cvxlens import Problem
 from cvxlens.nonconvex import random_restarts
 from cvxlens.polar import merge_atoms
 from cvxlens.testing import check_method
 
 import cvxlens_colgen as C
+from _reference import group_lasso_reference
 
 
 def group_lasso_ref(X, y, beta, loss="squared", intercept=False):
-    """Survey eq. 18 (and its logistic / hinge versions) over ALL enumerated patterns: min J."""
-    D = enumerate_patterns(X).astype(float)
-    n, d = X.shape
-    P = D.shape[1]
-    U, V = cp.Variable((d, P)), cp.Variable((d, P))
-    c = cp.Variable() if intercept else 0.0
-    pred = cp.sum(cp.multiply(D, X @ (U - V)), axis=1) + c
-    S = 2 * D - 1
-    cons = [cp.multiply(S, X @ U) >= 0, cp.multiply(S, X @ V) >= 0]
-    pen = beta * (cp.sum(cp.norm(U, 2, axis=0)) + cp.sum(cp.norm(V, 2, axis=0)))
-    if loss == "squared":
-        data = 0.5 * cp.sum_squares(pred - y)
-    elif loss == "logistic":
-        data = cp.sum(cp.logistic(-cp.multiply(y, pred)))
-    else:
-        data = cp.sum(cp.pos(1 - cp.multiply(y, pred)))
-    pr = cp.Problem(cp.Minimize(data + pen), cons)
-    if loss == "logistic":  # exponential cones: Clarabel's defaults (tight ones can fail)
-        pr.solve(solver=cp.CLARABEL)
-    else:
-        pr.solve(solver=cp.CLARABEL, tol_gap_abs=1e-10, tol_gap_rel=1e-10, tol_feas=1e-10)
-    return pr.value
+    return group_lasso_reference(X, y, beta, loss, intercept).value
 
 
 def data(seed, n=10, d=2, labels=False):

@@ -1,31 +1,19 @@
 """hv (Haeffele & Vidal 2017): reaches the convex optimum on small data, honest bounds."""
 
-import cvxpy as cp
 import numpy as np
 import pytest
 from threadpoolctl import threadpool_limits
 
 import cvxlens
-from cvxlens import Problem, ReLUNetwork, enumerate_patterns
+from cvxlens import Problem, ReLUNetwork
 from cvxlens.testing import check_method
 
 import cvxlens_hv as H
+from _reference import group_lasso_reference
 
 
 def group_lasso_ref(X, y, beta):
-    """Survey eq. 18 over all enumerated patterns (independent cvxpy solve): min J."""
-    D = enumerate_patterns(X).astype(float)
-    n, d = X.shape
-    P = D.shape[1]
-    U, V = cp.Variable((d, P)), cp.Variable((d, P))
-    pred = cp.sum(cp.multiply(D, X @ (U - V)), axis=1)
-    S = 2 * D - 1
-    cons = [cp.multiply(S, X @ U) >= 0, cp.multiply(S, X @ V) >= 0]
-    obj = 0.5 * cp.sum_squares(pred - y) + beta * (cp.sum(cp.norm(U, 2, axis=0))
-                                                   + cp.sum(cp.norm(V, 2, axis=0)))
-    pr = cp.Problem(cp.Minimize(obj), cons)
-    pr.solve(solver=cp.CLARABEL, tol_gap_abs=1e-10, tol_gap_rel=1e-10, tol_feas=1e-10)
-    return pr.value
+    return group_lasso_reference(X, y, beta).value
 
 
 @pytest.mark.parametrize("bias", ["none", "regularized"])

@@ -2,32 +2,19 @@
 (cvxpy over enumerated activation patterns), more particles never worse on average, honest
 bounds and statuses."""
 
-import cvxpy as cp
 import numpy as np
 import pytest
 
 import cvxlens
-from cvxlens import OptionError, Problem, enumerate_patterns
+from cvxlens import OptionError, Problem
 from cvxlens.nonconvex import fit_lbfgs
 from cvxlens.testing import check_method
 from cvxlens_meanfield import network_from_particles, particle_energy
+from _reference import group_lasso_reference
 
 
 def group_lasso_optimum(Xd, y, beta):
-    """Pilanci-Ergen program (survey eq. 18) over all enumerated patterns, solved by cvxpy."""
-    D = enumerate_patterns(Xd).astype(float)
-    d, P = Xd.shape[1], D.shape[1]
-    U, V = cp.Variable((d, P)), cp.Variable((d, P))
-    pred = cp.sum(cp.multiply(D, Xd @ (U - V)), axis=1)
-    cons = []
-    for i in range(P):
-        s = 2 * D[:, i] - 1
-        cons += [cp.multiply(s, Xd @ U[:, i]) >= 0, cp.multiply(s, Xd @ V[:, i]) >= 0]
-    obj = 0.5 * cp.sum_squares(pred - y) + beta * (cp.sum(cp.norm(U, 2, axis=0))
-                                                   + cp.sum(cp.norm(V, 2, axis=0)))
-    pr = cp.Problem(cp.Minimize(obj), cons)
-    pr.solve(solver=cp.CLARABEL)
-    return pr.value
+    return group_lasso_reference(Xd, y, beta).value
 
 
 def _data(n=8, d=2, seed=1):
