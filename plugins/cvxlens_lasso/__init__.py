@@ -74,8 +74,9 @@ _COMMON = {
                        "<= 512 cells, else sample), 'exact' (enumerate all), an int (number of "
                        "Gaussian gates to sample; default of 'auto' is clip(n/2, 100, 2000)), or an "
                        "(n, P) bool array", validate_patterns),
-    "solver": Option("native", "'native' (gated: FISTA; lasso: working set over patterns and "
-                     "cone rows, numpy pricing + small Clarabel programs) or 'cvxpy' (whole program)",
+    "solver": Option("native", "'native' (gated: FISTA; lasso: working set over patterns with "
+                     "numpy pricing and a structured interior-point method on the restricted "
+                     "program) or 'cvxpy' (whole program)",
                      _solver),
     "cvxpy_solver": Option("CLARABEL", "cvxpy solver used when solver='cvxpy'", _cvxpy_solver),
     "tol": Option(1e-6, "target relative duality gap over the patterns used", _positive_float),

@@ -8,11 +8,15 @@ gated (no cone constraints)
     restart (O'Donoghue & Candès 2015), step 1/L with L from power iteration on the dictionary;
     stops at relative duality gap ``tol``.
 exact (cone constraints), :func:`solve_exact_ws`
-    Working set over (pattern, sign) groups and over cone rows: numpy pricing over all
-    patterns (cone values by screened, batched NNLS projections), small restricted programs
-    solved by Clarabel, row generation until every cone constraint holds; stops at relative
-    duality gap ``tol`` over all patterns. Measured and dropped: an augmented Lagrangian with
-    FISTA inner solves and FISTA with the exact prox ``shrink(P_K z)`` (docs/methods/lasso.md).
+    Working set over (pattern, sign) groups: numpy pricing over all patterns (cone values by
+    screened, batched NNLS projections), each restricted program solved by the structured
+    primal–dual interior-point method of :mod:`._ipm` (all cone rows of the groups in the working
+    set, no row generation), groups that come out zero leave, the best candidates enter; stops at
+    relative duality gap ``tol`` over all patterns (exact cone polar). Measured and dropped: an
+    augmented Lagrangian with FISTA inner solves, FISTA with the exact prox ``shrink(P_K z)``,
+    ADMM on the working set (gap ~3e-4 after 4 000 iterations at n = 500, P = 100), and small
+    Clarabel programs with row generation (0.2–1.5× Clarabel on the whole program);
+    docs/performance.md.
 """
 
 from __future__ import annotations
@@ -139,173 +143,134 @@ def solve_gated(Xa, Dm, y, beta, pen, free_offset=False, tol=1e-6, max_iter=2000
 # ----------------------------------------------------------------------------- working set
 
 
-def _solve_small(Xa, Dm, y, beta, pen, free_offset, pats, signs, rows, warm=None):
-    """The exact program over a few groups (pattern pats[j], sign signs[j]) with only the
-    constraint rows ``rows[j]`` of each cone, in cvxpy/Clarabel (small: dd*m variables,
-    sum |rows| inequalities). Returns (U (dd, m), c, value)."""
-    import cvxpy as cp
-    import scipy.sparse as sp
-    n, dd = Xa.shape
-    m = len(pats)
-    U = cp.Variable((dd, m))
-    Dw = Dm[:, pats] * signs[None, :]
-    pred = cp.sum(cp.multiply(Dw, Xa @ U), axis=1)
-    c = None
-    if free_offset:
-        c = cp.Variable()
-        pred = pred + c
-    blocks, ri, ci = [], [], []
-    r0 = 0
-    data = []
-    for j in range(m):
-        rj = rows[j]
-        if not len(rj):
-            continue
-        A = np.where(Dm[rj, pats[j]], 1.0, -1.0)[:, None] * Xa[rj]  # (k, dd)
-        # column index of U[i, j] in vec (Fortran order): i + j*dd
-        rr = np.repeat(np.arange(r0, r0 + len(rj)), dd)
-        cc = np.tile(np.arange(dd) + j * dd, len(rj))
-        ri.append(rr)
-        ci.append(cc)
-        data.append(A.ravel())
-        r0 += len(rj)
-    cons = []
-    if r0:
-        Acon = sp.csr_matrix((np.concatenate(data), (np.concatenate(ri), np.concatenate(ci))),
-                             shape=(r0, dd * m))
-        cons.append(Acon @ cp.vec(U, order="F") >= 0)
-    obj = 0.5 * cp.sum_squares(pred - y) + beta * cp.sum(cp.norm(U[:pen, :], 2, axis=0))
-    prob = cp.Problem(cp.Minimize(obj), cons)
-    prob.solve(solver="CLARABEL", tol_gap_abs=1e-10, tol_gap_rel=1e-10, tol_feas=1e-9,
-               max_iter=400)
-    if U.value is None:
-        raise RuntimeError(f"working-set subproblem failed with status {prob.status}")
-    if prob.status != "optimal":
-        import warnings
-        warnings.warn(f"working-set subproblem: Clarabel status {prob.status}", RuntimeWarning)
-    _solve_small.last_status = prob.status
-    return np.asarray(U.value), (float(c.value) if free_offset else 0.0), float(prob.value)
+DROP_AFTER = 1
+ZERO_REL = 1e-5
+VERBOSE = False
 
 
 def solve_exact_ws(Xa, Dm, y, beta, pen, free_offset=False, tol=1e-6, max_iter=200,
-                   deadline=None, init=None, t0=None, add_per_round=None, rows_per_group=None,
-                   seed_groups=None):
-    """Exact ReLU program by a working set over (pattern, sign) groups and over cone rows.
+                   deadline=None, init=None, t0=None, add_per_round=None, seed_groups=None,
+                   ipm_tol=1e-8):
+    """Exact ReLU program by a working set over (pattern, sign) groups, each restricted program
+    solved by the interior-point method of :mod:`._ipm` (all cone rows of the groups in it).
 
-    1. Warm start: the support of the gated relaxation solved by FISTA to a loose gap (plus the
-       groups of ``init``), rows = the 2*dd rows of smallest slack of each group's gate.
-    2. Solve the program restricted to the working set (groups and rows) with Clarabel; add
-       the violated rows of every cone until the iterate is feasible for ALL rows.
-    3. Pricing: lambda = y - f; every (pattern, sign) pair whose cone value
-       ``||P_K(± Xa^T D_i lambda)||`` exceeds beta enters the working set (the largest first,
-       screening by :func:`_recover.cone_polar`'s halfspace bounds).
-    4. Stop when the relative duality gap of the full restricted program is <= tol.
-    Only the small program is handed to Clarabel; the n x P pricing is numpy.
+    1. Seed: the ``seed_groups`` (pattern, sign) pairs with the largest cone values
+       ``||P_K(± Xa^T D_i y)||`` (pricing at lambda = y), plus the groups of ``init``.
+    2. Solve the restricted program (interior point, relative gap ``ipm_tol``).
+    3. Pricing over all patterns at lambda = y - f: every (pattern, sign) pair outside the working
+       set whose cone value exceeds beta is a candidate; the ``add_per_round`` largest enter.
+       Groups that stayed zero for two rounds leave.
+    4. Stop when the relative duality gap over ALL patterns (dual bound of MATH.md with the exact
+       cone polar, :func:`_recover.cone_polar`) is <= tol, or no candidate is left.
     """
+    from ._ipm import solve_restricted
     if free_offset or pen != Xa.shape[1]:
         raise ValueError("the working-set solver handles bias 'none' / 'regularized'")
     t0 = time.perf_counter() if t0 is None else t0
     n, dd = Xa.shape
     P = Dm.shape[1]
     history = []
-    # 1. warm start from the gated relaxation (loose)
-    gres = solve_gated(Xa, Dm, y, beta, pen, tol=max(1e-2, tol), max_iter=300,
-                       deadline=deadline, t0=t0)
-    Wg = gres["U"]
-    ws = {}  # (pattern, sign) -> row set
-    rows_k = 2 * dd if rows_per_group is None else rows_per_group
-
-    def _seed_rows(i, s, vec):
-        slack = np.abs(Xa @ vec) / np.maximum(np.linalg.norm(Xa, axis=1), 1e-300)
-        return np.sort(np.argsort(slack)[:rows_k])
-
-    wn = np.linalg.norm(Wg, axis=0)
-    act = np.argsort(-wn)[:seed_groups if seed_groups is not None else 4 * dd]
-    act = act[wn[act] > 0]
-    for i in act:
-        for s in (1.0, -1.0):
-            pv = R.project_cone(Xa, Dm[:, i], s * Wg[:, i])
-            if np.linalg.norm(pv) > 0.1 * wn[i]:
-                ws[(int(i), s)] = _seed_rows(i, s, pv)
+    want = add_per_round or max(32, 4 * dd)
+    seeds = seed_groups or max(32, 4 * dd)
+    ws = []  # list of (pattern, sign)
+    for v, i, (s, _) in _price(Xa, Dm, y, beta, want=seeds):
+        ws.append((i, s))
     if init is not None:
         for sgn, M in ((1.0, init[0]), (-1.0, init[1])):
             for i in np.nonzero(np.linalg.norm(M, axis=0) > 0)[0]:
-                ws.setdefault((int(i), sgn), _seed_rows(i, sgn, M[:, i]))
-    U = np.zeros((dd, 0))
-    sol_keys = []
+                if (int(i), sgn) not in ws:
+                    ws.append((int(i), sgn))
+    zero_rounds = {}
+    U = np.zeros((0, dd))
+    keys = []
     status = "max_iter"
     gap = np.inf
-    n_sub = 0
+    n_ipm = 0
     rnd = 0
+    lam = y.copy()
+    tight = min(ipm_tol, 0.1 * tol)
+    rtol = max(tight, 1e-6)
+    gap_est = np.inf
     for rnd in range(1, max_iter + 1):
-        if not ws:
-            lam = y.copy()
-        else:
-            keys = list(ws)
+        keys = list(ws)
+        if keys:
             pats = np.array([k[0] for k in keys])
-            signs = np.array([k[1] for k in keys])
-            # 2. row generation until feasible on every row
-            for _ in range(50):
-                U, _, val = _solve_small(Xa, Dm, y, beta, pen, False, pats, signs,
-                                         [ws[k] for k in keys])
-                n_sub += 1
-                slack = np.where(Dm[:, pats], 1.0, -1.0) * (Xa @ U)
-                scl = np.linalg.norm(Xa, axis=1)[:, None] * np.maximum(
-                    np.linalg.norm(U, axis=0), 1e-300)[None, :]
-                nu = np.linalg.norm(U, axis=0)
-                bad = (slack < -1e-8 * scl) & (nu > 1e-6 * nu.max(initial=0.0))[None, :]
-                if not bad.any():
-                    break
-                for j in np.nonzero(bad.any(axis=0))[0]:
-                    v = slack[:, j] / scl[:, j]
-                    # the violated rows plus the nearly tight ones
-                    add = np.argsort(v)[:2 * dd]
-                    add = add[v[add] < 1e-3]
-                    ws[keys[j]] = np.union1d(ws[keys[j]], add)
-            pred = (Dm[:, pats] * (Xa @ U)) @ signs
-            # drop dead groups (pricing brings them back if needed)
-            nu = np.linalg.norm(U, axis=0)
-            dead = nu <= 1e-9 * max(nu.max(initial=0.0), 1e-300)
-            if dead.any() and not dead.all():
-                for j in np.nonzero(dead)[0]:
-                    del ws[keys[j]]
-                keys = [k for j, k in enumerate(keys) if not dead[j]]
-                U = U[:, ~dead]
-            sol_keys = list(keys)
+            sg = np.array([k[1] for k in keys])
+            res = solve_restricted(Xa, Dm[:, pats], sg, y, beta, tol=rtol, feas_tol=rtol,
+                                   deadline=deadline)
+            n_ipm += res["n_iter"]
+            U = res["U"]
+            # exact cone feasibility (the interior point is feasible only to its tolerance)
+            nz = np.linalg.norm(U, axis=1) > 0
+            if nz.any():
+                Pm, _ = R.project_batch(Xa, Dm, pats[nz], U[nz].T)
+                U[nz] = Pm.T
+            pred = ((Xa @ U.T) * (Dm[:, pats] * sg)).sum(axis=1)
             lam = y - pred
-        J = 0.5 * float(lam @ lam) + beta * float(np.linalg.norm(U, axis=0).sum())
-        history.append((time.perf_counter() - t0, J))
-        # 3. pricing over all patterns
-        want = add_per_round or max(16, 4 * dd)
-        vals = _price(Xa, Dm, lam, beta, exclude=set(ws), want=want)
-        vmax = max([v for v, _, _ in vals] + [beta])
-        lb_v = R.lower_bound_from("squared", y, lam, beta, vmax)  # an upper bound on LB
-        if (J - lb_v) <= tol * abs(J):
-            # certificate over every pattern (pricing may stop early)
-            pol_c, _ = R.cone_polar(Xa, Dm, lam)
-            lb = R.lower_bound_from("squared", y, lam, beta, pol_c)
-            gap = (J - lb) / max(abs(J), 1e-300)
-            if gap <= tol:
-                status = "converged"
-                break
         else:
-            gap = (J - lb_v) / max(abs(J), 1e-300)
-        new = [(i, s, g) for v, i, s_g in vals for (s, g) in [s_g] if (i, s) not in ws]
-        if not new:
-            status = "converged" if gap <= 10 * tol else "max_iter"
-            break
-        for i, s, g in new[:want]:
-            ws[(i, s)] = _seed_rows(i, s, g)
+            U = np.zeros((0, dd))
+        J = 0.5 * float(lam @ lam) + beta * float(np.linalg.norm(U, axis=1).sum())
+        history.append((time.perf_counter() - t0, J))
+        if VERBOSE:
+            _nu = np.linalg.norm(U, axis=1)
+            nnz = int((_nu > ZERO_REL * max(1e-300, _nu.max(initial=0))).sum())
+            print(f"round {rnd}: t={time.perf_counter() - t0:.2f}s m={len(keys)} nonzero={nnz} "
+                  f"ipm_it={res['n_iter'] if keys else 0} rtol={rtol:.0e} J={J:.10g} "
+                  f"gap_est={gap_est:.2e}", flush=True)
         if deadline is not None and deadline.expired():
             status = "timeout"
             break
+        vals = _price(Xa, Dm, lam, beta, exclude=set(ws), want=max(want, len(ws)))
+        if vals:
+            # optimistic gap (the working-set groups' polar values taken as beta): schedules
+            # the interior-point tolerance; the certificate is computed once it is near tol
+            lb_est = R.lower_bound_from("squared", y, lam, beta, vals[0][0])
+            gap_est = (J - lb_est) / max(abs(J), 1e-300)
+            if gap_est <= 1e2 * tol:
+                rtol = tight
+            if gap_est <= tol:
+                gap = _certified_gap(Xa, Dm, y, beta, lam, J)
+                if gap <= tol:
+                    status = "converged"
+                    break
+        else:
+            # every pattern priced out: certificate over all patterns
+            gap = _certified_gap(Xa, Dm, y, beta, lam, J)
+            if gap <= tol:
+                status = "converged"
+                break
+            if rtol > tight:
+                rtol = tight  # re-solve the same working set accurately
+                continue
+            status = "max_iter"  # the gap left is the interior point's accuracy
+            break
+        # drop groups that stayed zero, add the best candidates
+        nu = np.linalg.norm(U, axis=1) if len(keys) else np.zeros(0)
+        top = nu.max(initial=0.0)
+        for j, k in enumerate(keys):
+            if nu[j] <= ZERO_REL * max(top, 1e-300):
+                zero_rounds[k] = zero_rounds.get(k, 0) + 1
+            else:
+                zero_rounds.pop(k, None)
+        ws = [k for k in ws if zero_rounds.get(k, 0) < DROP_AFTER]
+        n_act = int((nu > ZERO_REL * max(top, 1e-300)).sum())
+        for _, i, (s, _) in vals[:max(want, n_act)]:
+            ws.append((i, s))
+    if status != "converged" and np.isfinite(J):
+        gap = _certified_gap(Xa, Dm, y, beta, lam, J)
     Uf = np.zeros((dd, P))
     Vf = np.zeros((dd, P))
-    for j, (i, s) in enumerate(sol_keys[:U.shape[1]]):
-        (Uf if s > 0 else Vf)[:, i] += U[:, j]
+    for j, (i, s) in enumerate(keys[:U.shape[0]]):
+        (Uf if s > 0 else Vf)[:, i] += U[j]
     return _result(Uf, Vf, 0.0, rnd, status, history,
-                   {"native_gap": float(gap), "working_set": len(ws), "subproblems": n_sub,
-                    "gated_iters": gres["n_iter"]})
+                   {"native_gap": float(gap), "working_set": len(keys), "ipm_iterations": n_ipm})
+
+
+def _certified_gap(Xa, Dm, y, beta, lam, J):
+    """Relative duality gap of the value J over ALL patterns: the dual bound of MATH.md from
+    lambda with the exact cone polar value (:func:`_recover.cone_polar`)."""
+    pol_c, _ = R.cone_polar(Xa, Dm, lam)
+    return (J - R.lower_bound_from("squared", y, lam, beta, pol_c)) / max(abs(J), 1e-300)
 
 
 def _price(Xa, Dm, lam, beta, exclude=(), want=64, batch=64):

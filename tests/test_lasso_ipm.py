@@ -1,0 +1,111 @@
+"""The interior-point solver of the restricted exact program (plugins/cvxlens_lasso/_ipm.py):
+its cone algebra against definitions, its linear algebra against dense solves, and its optimum
+against an independent cvxpy/Clarabel solve of the same program."""
+
+import cvxpy as cp
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from cvxlens.patterns import sample_patterns
+from cvxlens_lasso import _ipm
+
+
+def _interior(rng, m, k):
+    x = rng.standard_normal((m, k))
+    x[:, 0] = np.linalg.norm(x[:, 1:], axis=1) + rng.random(m) + 0.1
+    return x
+
+
+def test_nesterov_todd_scaling_maps_z_to_inverse_of_s():
+    rng = np.random.default_rng(0)
+    s, z = _interior(rng, 20, 6), _interior(rng, 20, 6)
+    b, v = _ipm._nt_soc(s, z)
+    np.testing.assert_allclose(_ipm._W_apply(b, v, z), _ipm._W_apply(b, v, s, inverse=True),
+                               atol=1e-12)
+    w = rng.standard_normal((20, 6))
+    np.testing.assert_allclose(_ipm._W_apply(b, v, _ipm._W_apply(b, v, w, inverse=True)), w,
+                               atol=1e-12)
+    W2 = _ipm._W_inv2_mats(b, v)
+    ref = _ipm._W_apply(b, v, _ipm._W_apply(b, v, w, inverse=True), inverse=True)
+    np.testing.assert_allclose(np.einsum("jab,jb->ja", W2, w), ref, atol=1e-12)
+
+
+def test_jordan_division_inverts_the_product():
+    rng = np.random.default_rng(1)
+    lam, v = _interior(rng, 10, 5), rng.standard_normal((10, 5))
+    np.testing.assert_allclose(_ipm._jordan_soc(lam, _ipm._jordan_div_soc(lam, v)), v,
+                               atol=1e-12)
+
+
+def test_soc_step_reaches_the_boundary_exactly():
+    rng = np.random.default_rng(2)
+    x, d = _interior(rng, 50, 4), rng.standard_normal((50, 4)) * 3
+    a = _ipm._soc_step(x, d)
+    for j in range(50):
+        def inside(t):
+            p = x[j] + t * d[j]
+            return p[0] >= np.linalg.norm(p[1:])
+        if np.isfinite(a[j]):
+            assert inside(0.999 * a[j]) and not inside(1.001 * a[j])
+        else:
+            assert inside(1e6)
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_lowrank_newton_solve_equals_dense(seed):
+    rng = np.random.default_rng(seed)
+    n, dd, m = 40, 4, 30
+    Xa = rng.standard_normal((n, dd))
+    Dw = (rng.random((n, m)) < 0.5) * np.where(rng.random(m) < 0.5, 1.0, -1.0)
+    y = rng.standard_normal(n)
+    A = rng.standard_normal((m, dd, dd))
+    Th = A @ A.transpose(0, 2, 1) + 1e-3 * np.eye(dd)
+    dense, low = _ipm._DenseGram(Xa, Dw, y), _ipm._LowRankGram(Xa, Dw, y)
+    dense.factor(Th.copy())
+    low.factor(Th.copy())
+    R = rng.standard_normal((m, dd))
+    np.testing.assert_allclose(low.solve(R), dense.solve(R), rtol=1e-8, atol=1e-10)
+    np.testing.assert_allclose(low.Mty, dense.Mty, rtol=1e-12)
+
+
+def _reference(Xa, Dm, sg, y, beta):
+    """The same restricted program written directly in cvxpy (Clarabel, tight tolerances)."""
+    dd, m = Xa.shape[1], Dm.shape[1]
+    U = cp.Variable((dd, m))
+    pred = cp.sum(cp.multiply(Dm * sg, Xa @ U), axis=1)
+    cons = [cp.multiply(np.where(Dm, 1.0, -1.0), Xa @ U) >= 0]
+    pr = cp.Problem(cp.Minimize(0.5 * cp.sum_squares(pred - y)
+                                + beta * cp.sum(cp.norm(U, 2, axis=0))), cons)
+    pr.solve(solver=cp.CLARABEL, tol_gap_abs=1e-10, tol_gap_rel=1e-10, tol_feas=1e-10)
+    return pr.value
+
+
+@settings(max_examples=8, deadline=None)
+@given(seed=st.integers(0, 10_000), beta=st.sampled_from([0.05, 0.5, 2.0]),
+       lowrank=st.booleans())
+def test_restricted_optimum_equals_cvxpy(seed, beta, lowrank):
+    rng = np.random.default_rng(seed)
+    n, d = 30, 3
+    X = rng.standard_normal((n, d))
+    Xa = np.hstack([X, np.ones((n, 1))])
+    y = np.maximum(X @ rng.standard_normal(d), 0) - 0.5 * np.maximum(X @ rng.standard_normal(d), 0)
+    D = sample_patterns(Xa, 12, seed=seed)
+    Dm = np.hstack([D, D])
+    sg = np.r_[np.ones(D.shape[1]), -np.ones(D.shape[1])]
+    res = _ipm.solve_restricted(Xa, Dm, sg, y, beta, tol=1e-10, feas_tol=1e-10, lowrank=lowrank)
+    ref = _reference(Xa, Dm, sg, y, beta)
+    assert res["status"] in ("converged", "stalled")
+    assert abs(res["value"] - ref) <= 1e-6 * max(1.0, abs(ref))
+    slack = np.where(Dm, 1.0, -1.0) * (Xa @ res["U"].T)
+    assert slack.min() >= -1e-7 * max(1.0, np.abs(res["U"]).max())
+
+
+def test_zero_target_gives_zero_network():
+    rng = np.random.default_rng(3)
+    Xa = np.hstack([rng.standard_normal((20, 2)), np.ones((20, 1))])
+    D = sample_patterns(Xa, 5, seed=0)
+    res = _ipm.solve_restricted(Xa, D, np.ones(D.shape[1]), np.zeros(20), 1.0)
+    assert res["value"] <= 1e-7
+    assert np.abs(res["U"]).max() <= 1e-7
