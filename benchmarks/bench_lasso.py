@@ -5,6 +5,10 @@ One command::
     /work/venv/bin/python benchmarks/bench_lasso.py            # default grid
     /work/venv/bin/python benchmarks/bench_lasso.py --quick    # smallest sizes only
     /work/venv/bin/python benchmarks/bench_lasso.py --sizes 1000x10x500 --clarabel-limit 600
+    # with pyscnn's R-FISTA as the gated reference (an interpreter that has pyscnn; see
+    # _pyscnn_gated.py for how it was run here without torch):
+    PYTHONPATH=/work/scnn_stub /work/venv/bin/python benchmarks/bench_lasso.py \
+        --methods lasso --sizes 1000x10x500 --pyscnn-python /work/scnnvenv/bin/python
 
 For each size (n samples, d features, P sampled gates; synthetic regression data, bias
 "regularized", beta = 1) it prints, for the exact ReLU program (``lasso``) and the gated
@@ -42,8 +46,6 @@ def _one(method, solver, n, d, P, tol):
     """Run one configuration in this process; print a JSON line."""
     import resource
 
-    import numpy as np
-
     import cvxlens
     X, y = _data(n, d)
     prob = cvxlens.Problem(X, y, beta=1.0)
@@ -61,6 +63,52 @@ def _one(method, solver, n, d, P, tol):
            "value": sol.info.get("gated_value", sol.info.get("program_value")),
            "peak_rss_gb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6}
     print(json.dumps(out, default=float))
+
+
+def _gated_vs_pyscnn(n, d, P, python, timeout):
+    """pyscnn's R-FISTA at its default tolerance (benchmarks/_pyscnn_gated.py, run by the
+    interpreter ``python`` that has pyscnn), then the native gated FISTA of this package on the
+    same program run to the SAME relative duality gap (our certificate on both), timed the same
+    way (the solve alone: no data, gates or cone decomposition)."""
+    import tempfile
+
+    import numpy as np
+    here = os.path.dirname(os.path.abspath(__file__))
+    with tempfile.TemporaryDirectory() as tmp:
+        out = os.path.join(tmp, "pyscnn.npz")
+        cmd = [python, os.path.join(here, "_pyscnn_gated.py"), "--n", str(n), "--d", str(d),
+               "--P", str(P), "--out", out]
+        try:
+            cp = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+        except subprocess.TimeoutExpired:
+            return {"error": f"pyscnn timed out after {timeout:.0f} s"}
+        if cp.returncode != 0 or not os.path.exists(out):
+            tail = cp.stderr.strip().splitlines()[-1:] or ["no output"]
+            return {"error": "pyscnn: " + tail[0]}
+        f = np.load(out)
+        W_ref = f["W"]
+        t_ref = float(f["time_s"])
+    sys.path.insert(0, os.path.join(os.path.dirname(here), "plugins"))
+    from cvxlens.patterns import sample_patterns
+    from cvxlens_lasso import _recover as R
+    from cvxlens_lasso._native import solve_gated
+    X, y = _data(n, d)
+    Xa = np.hstack([X, np.ones((n, 1))])
+    Dm = sample_patterns(Xa, P, seed=0)
+
+    def value_gap(W):
+        lam = y - (Dm * (Xa @ W)).sum(axis=1)
+        val = 0.5 * float(lam @ lam) + float(np.linalg.norm(W, axis=0).sum())
+        lb = R.lower_bound_from("squared", y, lam, 1.0, float(R.gated_polar(Xa, Dm, lam).max()))
+        return val, (val - lb) / val
+
+    v_ref, g_ref = value_gap(W_ref)
+    t = time.perf_counter()
+    res = solve_gated(Xa, Dm, y, 1.0, Xa.shape[1], tol=g_ref, check_every=10)
+    t_nat = time.perf_counter() - t
+    v_nat, g_nat = value_gap(res["U"])
+    return {"pyscnn_s": t_ref, "pyscnn_value": v_ref, "pyscnn_gap": g_ref, "native_s": t_nat,
+            "native_value": v_nat, "native_gap": g_nat, "ratio": t_ref / t_nat}
 
 
 def _run_sub(args, timeout):
@@ -87,6 +135,9 @@ def main(argv=None):
     ap.add_argument("--clarabel-timeout", type=float, default=900.0)
     ap.add_argument("--native-timeout", type=float, default=1800.0)
     ap.add_argument("--methods", default="lasso,gated")
+    ap.add_argument("--pyscnn-python", metavar="PYTHON",
+                    help="interpreter with pyscnn installed (never a dependency of cvxlens); "
+                         "adds a gated row against pyscnn's R-FISTA, see _pyscnn_gated.py")
     ap.add_argument("--one", nargs=6, metavar=("METHOD", "SOLVER", "N", "D", "P", "TOL"),
                     help=argparse.SUPPRESS)
     a = ap.parse_args(argv)
@@ -102,7 +153,7 @@ def main(argv=None):
     print("-" * len(hdr))
     for size in sizes:
         n, d, P = (int(v) for v in size.split("x"))
-        for method in a.methods.split(","):
+        for method in [m for m in a.methods.split(",") if m]:
             nat = _run_sub([method, "native", n, d, P, a.tol], a.native_timeout)
             if 2 * n * P <= a.clarabel_limit:
                 ref = _run_sub([method, "cvxpy", n, d, P, a.tol], a.clarabel_timeout)
@@ -128,6 +179,20 @@ def main(argv=None):
                 print(f"#   native error: {nat['error']}")
             if "error" in ref:
                 print(f"#   clarabel error: {ref['error']}")
+    if a.pyscnn_python:
+        print("\n# gated: pyscnn R-FISTA at its default tolerance vs native FISTA run to the same "
+              "certified relative gap (solve time only)")
+        print(f"{'n':>6} {'d':>3} {'P':>5} | {'pyscnn s':>9} {'gap':>8} {'value':>12} | "
+              f"{'native s':>9} {'gap':>8} {'value':>12} | {'ratio':>6}")
+        for size in sizes:
+            n, d, P = (int(v) for v in size.split("x"))
+            r = _gated_vs_pyscnn(n, d, P, a.pyscnn_python, a.clarabel_timeout)
+            if "error" in r:
+                print(f"{n:6d} {d:3d} {P:5d} | {r['error']}")
+                continue
+            print(f"{n:6d} {d:3d} {P:5d} | {r['pyscnn_s']:9.2f} {r['pyscnn_gap']:8.1e} "
+                  f"{r['pyscnn_value']:12.6f} | {r['native_s']:9.2f} {r['native_gap']:8.1e} "
+                  f"{r['native_value']:12.6f} | {r['ratio']:6.1f}", flush=True)
     print(f"# load average at end: {os.getloadavg()}")
     return 0
 

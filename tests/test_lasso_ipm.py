@@ -53,8 +53,9 @@ def test_soc_step_reaches_the_boundary_exactly():
             assert inside(1e6)
 
 
-@pytest.mark.parametrize("seed", [0, 1])
-def test_lowrank_newton_solve_equals_dense(seed):
+@pytest.mark.parametrize("seed,block", [(0, 1 << 22), (1, 100)])
+def test_lowrank_newton_solve_equals_dense(seed, block, monkeypatch):
+    monkeypatch.setattr(_ipm, "_BLOCK_ELEMS", block)  # 100: the capacitance matrix in chunks
     rng = np.random.default_rng(seed)
     n, dd, m = 40, 4, 30
     Xa = rng.standard_normal((n, dd))

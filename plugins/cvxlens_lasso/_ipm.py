@@ -36,6 +36,7 @@ import numpy as np
 import scipy.linalg as sla
 
 _BLOCK_ROWS = 4096
+_BLOCK_ELEMS = 1 << 22  # elements of one temporary block (32 MB of float64)
 
 
 def _gram(Xa, Dw, y):
@@ -110,12 +111,15 @@ class _LowRankGram:
         L = np.linalg.cholesky(Th + (1e-14 * scale)[:, None, None] * np.eye(self.dd)[None])
         Linv = np.linalg.inv(L)  # (m, dd, dd), lower
         self.Tinv = np.transpose(Linv, (0, 2, 1)) @ Linv  # Theta^{-1}
-        # F[:, j] block = Dw_j * (Xa @ Linv_j^T)
-        F = np.einsum("na,jba->njb", self.Xa, Linv) * self.Dw[:, :, None]
-        F = F.reshape(n, -1)
-        # C = I + F F^T (upper triangle, BLAS syrk: half the flops of a general product)
-        C = sla.blas.dsyrk(1.0, F, beta=1.0, c=np.eye(n), lower=0, trans=0)
-        del F
+        # C = I + F F^T with F[:, j] block = Dw_j * (Xa @ Linv_j^T), accumulated over chunks of
+        # groups (memory n² + n·chunk·dd; upper triangle by BLAS syrk, half a general product)
+        C = np.asfortranarray(np.eye(n))
+        step = max(1, _BLOCK_ELEMS // max(n * self.dd, 1))
+        for s in range(0, self.m, step):
+            F = np.einsum("na,jba->njb", self.Xa, Linv[s:s + step]) * self.Dw[:, s:s + step, None]
+            C = sla.blas.dsyrk(1.0, F.reshape(n, -1), beta=1.0, c=C, lower=0, trans=0,
+                               overwrite_c=1)
+            del F
         self.cf = sla.cho_factor(C, lower=False, check_finite=False, overwrite_a=True)
 
     def _solve0(self, R):
