@@ -12,8 +12,8 @@ of Vandenberghe's ``coneqp`` (CVXOPT; L. Vandenberghe, "The CVXOPT linear and qu
 program solvers", 2010, §§ 5–7), specialized to this structure:
 
 * every constraint block is local to one group, so ``G^T W^{-2} G`` is block diagonal with
-  (dd+1) × (dd+1) blocks (the cone rows enter only as ``Xh^T diag(z/s) Xh``, computed for all
-  groups in one product); the epigraph variables ``tau_j`` are eliminated per block;
+  (dd+1) × (dd+1) blocks (the cone rows of group j enter only as ``A_j^T diag(z/s) A_j``; the
+  rows kept per group can be all n or a working subset); the epigraph variables ``tau_j`` are eliminated per block;
 * the remaining (m·dd) × (m·dd) system ``K = M^T M + blockdiag(Theta_j)`` is either formed
   densely and factored by LAPACK Cholesky (``_DenseGram``: (m·dd)² memory, used when
   n >= 0.7·m·dd), or solved through the Woodbury identity with an n × n capacitance matrix
@@ -52,7 +52,39 @@ def _gram(Xa, Dw, y):
     return H, b
 
 
-class _DenseGram:
+class _Gram:
+    """Shared by the two forms of the reduced Newton matrix: ``solve`` runs preconditioned
+    conjugate gradients on K with the factorization as preconditioner (one or two iterations
+    unless round-off has eaten digits of the factorization, late in the path)."""
+
+    def _K(self, X):
+        return np.einsum("jab,jb->ja", self.Th, X) + self.hess(X)
+
+    def solve(self, R, rtol=1e-13, max_iter=20):
+        R = R.reshape(self.m, self.dd)
+        X = self._solve0(R)
+        r = R - self._K(X)
+        rn0 = np.linalg.norm(R)
+        if rn0 == 0:
+            return X
+        z = self._solve0(r)
+        p = z.copy()
+        rz = float((r * z).sum())
+        for _ in range(max_iter):
+            if np.linalg.norm(r) <= rtol * rn0 or rz <= 0:
+                break
+            Kp = self._K(p)
+            alpha = rz / float((p * Kp).sum())
+            X = X + alpha * p
+            r = r - alpha * Kp
+            z = self._solve0(r)
+            rz_new = float((r * z).sum())
+            p = z + (rz_new / rz) * p
+            rz = rz_new
+        return X
+
+
+class _DenseGram(_Gram):
     """Reduced Newton matrix ``K = H + blockdiag(Theta_j)`` with ``H = M^T M`` formed densely:
     (m·dd)² memory, one (m·dd)³/3 Cholesky per factorization."""
 
@@ -65,6 +97,7 @@ class _DenseGram:
 
     def factor(self, Th):
         m, dd = self.m, self.dd
+        self.Th = Th
         K = self.H.copy()
         for j in range(m):
             K[j * dd:(j + 1) * dd, j * dd:(j + 1) * dd] += Th[j]
@@ -79,16 +112,16 @@ class _DenseGram:
             K[np.diag_indices_from(K)] += 1e4 * reg
             self.cf = sla.cho_factor(K, lower=False, check_finite=False, overwrite_a=True)
 
-    def solve(self, R):
+    def _solve0(self, R):
         return sla.cho_solve(self.cf, R.ravel(), check_finite=False).reshape(self.m, self.dd)
 
 
-class _LowRankGram:
+class _LowRankGram(_Gram):
     """The same matrix through the Woodbury identity when n < m·dd:
     ``K^{-1} = T^{-1} - T^{-1} M^T (I + M T^{-1} M^T)^{-1} M T^{-1}`` with T = blockdiag(Theta_j);
     the n × n capacitance matrix ``I + F F^T``, ``F_j = M_j L_j^{-T}`` (``Theta_j = L_j L_j^T``),
     is formed by one BLAS product per factorization (n²·m·dd flops) and factored by Cholesky.
-    One step of iterative refinement against ``K v = T v + M^T (M v)`` follows every solve."""
+    Solves are refined by conjugate gradients on ``K v = T v + M^T (M v)`` (``_Gram.solve``)."""
 
     def __init__(self, Xa, Dw, y):
         self.Xa, self.Dw = Xa, Dw
@@ -126,34 +159,6 @@ class _LowRankGram:
         X = np.einsum("jab,jb->ja", self.Tinv, R)
         w = sla.cho_solve(self.cf, self.M(X), check_finite=False)
         return X - np.einsum("jab,jb->ja", self.Tinv, self.MT(w))
-
-    def _K(self, X):
-        return np.einsum("jab,jb->ja", self.Th, X) + self.hess(X)
-
-    def solve(self, R, rtol=1e-13, max_iter=20):
-        """Preconditioned conjugate gradients on K, the Woodbury solve as preconditioner
-        (exact in exact arithmetic: one or two iterations unless T is badly conditioned)."""
-        R = R.reshape(self.m, self.dd)
-        X = self._solve0(R)
-        r = R - self._K(X)
-        rn0 = np.linalg.norm(R)
-        if rn0 == 0:
-            return X
-        z = self._solve0(r)
-        p = z.copy()
-        rz = float((r * z).sum())
-        for _ in range(max_iter):
-            if np.linalg.norm(r) <= rtol * rn0 or rz <= 0:
-                break
-            Kp = self._K(p)
-            alpha = rz / float((p * Kp).sum())
-            X = X + alpha * p
-            r = r - alpha * Kp
-            z = self._solve0(r)
-            rz_new = float((r * z).sum())
-            p = z + (rz_new / rz) * p
-            rz = rz_new
-        return X
 
 
 def _soc_step(x, d):
@@ -251,7 +256,7 @@ def _jordan_div_soc(lam, v):
 
 
 def solve_restricted(Xa, Dmask, signs, y, beta, tol=1e-8, feas_tol=1e-8, max_iter=100,
-                     deadline=None, lowrank=None):
+                     deadline=None, lowrank=None, rows=None):
     """Solve the restricted exact program over ``m`` groups by the interior-point method.
 
     Parameters
@@ -259,6 +264,10 @@ def solve_restricted(Xa, Dmask, signs, y, beta, tol=1e-8, feas_tol=1e-8, max_ite
     Xa : (n, dd) design; Dmask : (n, m) bool patterns of the groups; signs : (m,) ±1 output
     signs; y : (n,); beta > 0. lowrank: use the n × n Woodbury form of the Newton matrix
     (default: when n < 0.7·m·dd) instead of the dense (m·dd)² one.
+    rows : optional (k, m) int array, the cone rows kept for each group (indices into Xa; a
+    row may repeat, which leaves the constraint set unchanged): the program with only these
+    rows is a relaxation, exact when the solution satisfies the other rows. Default: every
+    nonzero row of Xa for every group.
     tol : relative duality gap ``s^T z / max(1, |primal|)`` to stop at; feas_tol: relative
     primal and dual residuals. When the iteration stalls or loses accuracy (the last digits of
     the Cholesky factorization), the best iterate seen is returned with status "stalled".
@@ -267,36 +276,39 @@ def solve_restricted(Xa, Dmask, signs, y, beta, tol=1e-8, feas_tol=1e-8, max_ite
     -------
     dict with ``U`` (m, dd) (cone feasible up to the solver tolerance), ``value`` (primal
     objective at U), ``n_iter``, ``status`` ("converged" | "max_iter" | "timeout" | "stalled"),
-    ``gap`` (s^T z, absolute), ``pres``, ``dres``.
+    ``gap`` (s^T z, absolute), ``pres``, ``dres``, ``trace`` (relative gap, residuals, step, sigma per iteration).
     """
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         # the last steps can overflow next to the cone boundary; non-finite values are caught
         # in the loop and the best iterate is returned
-        return _solve(Xa, Dmask, signs, y, beta, tol, feas_tol, max_iter, deadline, lowrank)
+        return _solve(Xa, Dmask, signs, y, beta, tol, feas_tol, max_iter, deadline, lowrank,
+                      rows)
 
 
-def _solve(Xa, Dmask, signs, y, beta, tol, feas_tol, max_iter, deadline, lowrank):
+def _solve(Xa, Dmask, signs, y, beta, tol, feas_tol, max_iter, deadline, lowrank, rows):
     n, dd = Xa.shape
     m = Dmask.shape[1]
     rn = np.linalg.norm(Xa, axis=1)
-    keep = rn > 0
-    Xh = Xa[keep] / rn[keep, None]
-    S = np.where(Dmask[keep], 1.0, -1.0)  # (nr, m)
-    nr = Xh.shape[0]
+    if rows is None:
+        rows = np.broadcast_to(np.nonzero(rn > 0)[0][:, None], (int((rn > 0).sum()), m))
+    rows = np.asarray(rows)
+    # cone rows of group j: Sr[:, j] * Xr[:, j, :] (unit norm), k per group
+    Xr = Xa[rows] / rn[rows][:, :, None]  # (k, m, dd)
+    Sr = np.where(np.take_along_axis(Dmask, rows, axis=0), 1.0, -1.0)  # (k, m)
+    nr = rows.shape[0]
     Dw = Dmask * np.asarray(signs, float)[None, :]
     if lowrank is None:
         lowrank = n < 0.7 * m * dd
     lin = (_LowRankGram if lowrank else _DenseGram)(Xa, Dw, y)
     Mty = lin.Mty
     nu = nr * m + m  # barrier degree
-    XX = (Xh[:, :, None] * Xh[:, None, :]).reshape(nr, dd * dd)
+    XX = (Xr[:, :, :, None] * Xr[:, :, None, :]).reshape(nr, m, dd * dd)
     # initial point (Vandenberghe 2010, § 6 "Initialization"): x minimizes
     # ½ x^T P x + q^T x + ½ ||G x||², s = -G x, z = G x, both shifted into the cones
-    Gh = Xh.T @ Xh + np.eye(dd)
-    lin.factor(np.broadcast_to(Gh, (m, dd, dd)).copy())
+    lin.factor(XX.sum(axis=0).reshape(m, dd, dd) + np.eye(dd)[None])
     U = lin.solve(Mty.reshape(m, dd))
     tau = np.full(m, -beta)
-    sL = S * (Xh @ U.T)
+    sL = Sr * np.einsum("kjd,jd->kj", Xr, U)
     sQ = np.hstack([tau[:, None], U])
     zL = -sL
     zQ = -sQ
@@ -312,17 +324,19 @@ def _solve(Xa, Dmask, signs, y, beta, tol, feas_tol, max_iter, deadline, lowrank
 
     sL, sQ = _shift(sL, sQ)
     zL, zQ = _shift(zL, zQ)
-    hscale = max(1.0, float(np.linalg.norm(Mty)))
+    # dual residuals are measured against the scale of the dual constraint ||.|| <= beta of
+    # each group: a residual small against ||M^T y|| can still move the cone polar values
+    hscale = beta * np.sqrt(m)
 
     def Gx(U, tau):
         """(G_L x, G_Q x) = (-A_j u_j, -(tau_j, u_j))."""
-        gl = -S * (Xh @ U.T)
+        gl = -Sr * np.einsum("kjd,jd->kj", Xr, U)
         gq = -np.hstack([tau[:, None], U])
         return gl, gq
 
     def GTz(zL, zQ):
         """(u-part (m, dd), tau-part (m,)) of G^T z."""
-        gu = -(Xh.T @ (S * zL)).T - zQ[:, 1:]
+        gu = -np.einsum("kj,kjd->jd", Sr * zL, Xr) - zQ[:, 1:]
         gt = -zQ[:, 0]
         return gu, gt
 
@@ -333,6 +347,7 @@ def _solve(Xa, Dmask, signs, y, beta, tol, feas_tol, max_iter, deadline, lowrank
     status = "max_iter"
     it = 0
     best = None  # (merit, U, tau, gap, pres, dres)
+    trace = []  # (relative gap, primal residual, dual residual, step, sigma) per iteration
     for it in range(1, max_iter + 1):
         # residuals: rx = P x + q + G^T z ; rz = G x + s
         gu, gt = GTz(zL, zQ)
@@ -369,7 +384,7 @@ def _solve(Xa, Dmask, signs, y, beta, tol, feas_tol, max_iter, deadline, lowrank
         Winv2 = _W_inv2_mats(bQ, wbar)  # (m, k, k)
         # reduced matrix blocks: Theta_j = A_j^T diag(z/s) A_j + Winv2[uu] - c c^T / a
         dL = zL / sL  # W_L^{-2}
-        ThL = (dL.T @ XX).reshape(m, dd, dd)
+        ThL = np.einsum("kj,kjq->jq", dL, XX).reshape(m, dd, dd)
         a = Winv2[:, 0, 0]
         c = Winv2[:, 1:, 0]
         Th = ThL + Winv2[:, 1:, 1:] - c[:, :, None] * c[:, None, :] / a[:, None, None]
@@ -437,6 +452,7 @@ def _solve(Xa, Dmask, signs, y, beta, tol, feas_tol, max_iter, deadline, lowrank
         if alpha < 1e-10 or (best is not None and merit > 1e3 * best[0] and best[0] < 1e-6):
             status = "stalled"
             break
+        trace.append((relgap, pres, dres, alpha, sigma))
         U = U + alpha * du
         tau = tau + alpha * dt
         sL = sL + alpha * dsL
@@ -446,4 +462,4 @@ def _solve(Xa, Dmask, signs, y, beta, tol, feas_tol, max_iter, deadline, lowrank
     if status != "converged" and best is not None:
         _, U, tau, gap, pres, dres = best
     return {"U": U, "tau": tau, "value": primal(U, np.linalg.norm(U, axis=1)), "n_iter": it,
-            "status": status, "gap": gap, "pres": pres, "dres": dres}
+            "status": status, "gap": gap, "pres": pres, "dres": dres, "trace": trace}

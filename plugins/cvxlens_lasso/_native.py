@@ -143,9 +143,12 @@ def solve_gated(Xa, Dm, y, beta, pen, free_offset=False, tol=1e-6, max_iter=2000
 # ----------------------------------------------------------------------------- working set
 
 
-DROP_AFTER = 1
-ZERO_REL = 1e-5
-VERBOSE = False
+DROP_AFTER = 1  # rounds a group may stay zero before it leaves the working set
+ZERO_REL = 1e-5  # a group with norm <= ZERO_REL * max norm counts as zero
+ROWS_PER_GROUP = None  # initial cone rows per group (default max(16, 4 dd))
+ROWS_ADD = None  # violated cone rows added per group and round (default 2 dd)
+IPM_MAX_ITER = 200  # interior-point iterations per restricted program
+VERBOSE = False  # print one line per working-set round (benchmarks, debugging)
 
 
 def solve_exact_ws(Xa, Dm, y, beta, pen, free_offset=False, tol=1e-6, max_iter=200,
@@ -172,62 +175,103 @@ def solve_exact_ws(Xa, Dm, y, beta, pen, free_offset=False, tol=1e-6, max_iter=2
     history = []
     want = add_per_round or max(32, 4 * dd)
     seeds = seed_groups or max(32, 4 * dd)
+    rn = np.linalg.norm(Xa, axis=1)
+    Xh = Xa / np.where(rn > 0, rn, 1.0)[:, None]
+    live = np.nonzero(rn > 0)[0]  # rows with a cone constraint (zero rows have none)
+    k0 = min(len(live), ROWS_PER_GROUP or max(16, 4 * dd))
+    rowsets = {}  # (pattern, sign) -> cone rows kept in the interior point (a working set)
+
+    def _near_rows(direction):
+        """The k0 cone rows closest to tight at ``direction`` (smallest |x_k.g| / ||x_k||)."""
+        sl = np.abs(Xh[live] @ direction)
+        return np.sort(live[np.argsort(sl)[:k0]])
+
     ws = []  # list of (pattern, sign)
-    for v, i, (s, _) in _price(Xa, Dm, y, beta, want=seeds):
+    for v, i, (s, g) in _price(Xa, Dm, y, beta, want=seeds):
         ws.append((i, s))
+        rowsets[(i, s)] = _near_rows(g)
     if init is not None:
         for sgn, M in ((1.0, init[0]), (-1.0, init[1])):
             for i in np.nonzero(np.linalg.norm(M, axis=0) > 0)[0]:
                 if (int(i), sgn) not in ws:
                     ws.append((int(i), sgn))
+                    rowsets[(int(i), sgn)] = _near_rows(M[:, i])
     zero_rounds = {}
-    U = np.zeros((0, dd))
-    keys = []
     status = "max_iter"
     gap = np.inf
     n_ipm = 0
     rnd = 0
-    lam = y.copy()
     tight = min(ipm_tol, 0.1 * tol)
-    rtol = max(tight, 1e-6)
+    rtol = max(tight, 1e-3)  # early rounds: lambda for pricing needs little accuracy
     gap_est = np.inf
+    best = (0.5 * float(y @ y), [], np.zeros((0, dd)), y.copy())  # (J, keys, U, lambda)
+    add_cap = want
     for rnd in range(1, max_iter + 1):
         keys = list(ws)
+        U, lam = np.zeros((0, dd)), y.copy()
         if keys:
             pats = np.array([k[0] for k in keys])
             sg = np.array([k[1] for k in keys])
+            kmax = max(len(rowsets[k]) for k in keys)
+            rows = np.stack([np.resize(rowsets[k], kmax) for k in keys], axis=1)  # pad by repeats
             res = solve_restricted(Xa, Dm[:, pats], sg, y, beta, tol=rtol, feas_tol=rtol,
-                                   deadline=deadline)
+                                   deadline=deadline, max_iter=IPM_MAX_ITER, rows=rows)
             n_ipm += res["n_iter"]
             U = res["U"]
-            # exact cone feasibility (the interior point is feasible only to its tolerance)
-            nz = np.linalg.norm(U, axis=1) > 0
+            # row generation: cone rows the solution violates join the group's row set (the
+            # program with a subset of rows is a relaxation; the projection below is exact)
+            n_rows_added = 0
+            slack = np.where(Dm[live][:, pats], 1.0, -1.0) * (Xh[live] @ U.T)  # (nr, m)
+            un = np.linalg.norm(U, axis=1)
+            for j in np.nonzero((slack < -1e-9 * un[None, :]).any(axis=0))[0]:
+                bad = np.argsort(slack[:, j])[:ROWS_ADD or 2 * dd]
+                bad = live[bad[slack[bad, j] < -1e-9 * un[j]]]
+                new_rows = np.union1d(rowsets[keys[j]], bad)
+                n_rows_added += len(new_rows) - len(rowsets[keys[j]])
+                rowsets[keys[j]] = new_rows
+            # exact cone feasibility (the interior point is feasible only to its tolerance and
+            # only on its rows); pricing uses the relaxed program's residual lam_price
+            lam_price = y - ((Xa @ U.T) * (Dm[:, pats] * sg)).sum(axis=1)
+            nz = (un > 0) & (slack.min(axis=0) < -1e-12 * un)  # groups that violate a cone row
+            del slack
+            U = U.copy()
             if nz.any():
                 Pm, _ = R.project_batch(Xa, Dm, pats[nz], U[nz].T)
                 U[nz] = Pm.T
-            pred = ((Xa @ U.T) * (Dm[:, pats] * sg)).sum(axis=1)
-            lam = y - pred
-        else:
-            U = np.zeros((0, dd))
+            lam = y - ((Xa @ U.T) * (Dm[:, pats] * sg)).sum(axis=1)
         J = 0.5 * float(lam @ lam) + beta * float(np.linalg.norm(U, axis=1).sum())
         history.append((time.perf_counter() - t0, J))
         if VERBOSE:
             _nu = np.linalg.norm(U, axis=1)
             nnz = int((_nu > ZERO_REL * max(1e-300, _nu.max(initial=0))).sum())
             print(f"round {rnd}: t={time.perf_counter() - t0:.2f}s m={len(keys)} nonzero={nnz} "
-                  f"ipm_it={res['n_iter'] if keys else 0} rtol={rtol:.0e} J={J:.10g} "
+                  f"ipm_it={res['n_iter'] if keys else 0} "
+                  f"ipm={res['status'] if keys else '-'} rtol={rtol:.0e} J={J:.10g} "
                   f"gap_est={gap_est:.2e}", flush=True)
+        if J < best[0]:
+            best = (J, keys, U, lam)
         if deadline is not None and deadline.expired():
             status = "timeout"
             break
-        vals = _price(Xa, Dm, lam, beta, exclude=set(ws), want=max(want, len(ws)))
+        if not keys:
+            lam_price = lam
+        if keys and res["status"] != "converged" and J > best[0]:
+            # the interior point did not converge and its iterate is worse than an earlier
+            # round's: price from the best point instead of this one
+            J, keys, U, lam = best
+            lam_price = lam
+            ws = list(keys)
+            add_cap = max(1, add_cap // 2)  # and add fewer candidates this time
+        vals = _price(Xa, Dm, lam_price, beta, exclude=set(ws), want=max(want, len(ws)))
         if vals:
             # optimistic gap (the working-set groups' polar values taken as beta): schedules
             # the interior-point tolerance; the certificate is computed once it is near tol
-            lb_est = R.lower_bound_from("squared", y, lam, beta, vals[0][0])
+            lb_est = R.lower_bound_from("squared", y, lam_price, beta, vals[0][0])
             gap_est = (J - lb_est) / max(abs(J), 1e-300)
             if gap_est <= 1e2 * tol:
                 rtol = tight
+            elif gap_est <= 0.1:
+                rtol = min(rtol, max(tight, 1e-6))
             if gap_est <= tol:
                 gap = _certified_gap(Xa, Dm, y, beta, lam, J)
                 if gap <= tol:
@@ -239,23 +283,31 @@ def solve_exact_ws(Xa, Dm, y, beta, pen, free_offset=False, tol=1e-6, max_iter=2
             if gap <= tol:
                 status = "converged"
                 break
+            if keys and n_rows_added:
+                continue  # re-solve with the violated cone rows added
             if rtol > tight:
                 rtol = tight  # re-solve the same working set accurately
                 continue
-            status = "max_iter"  # the gap left is the interior point's accuracy
-            break
+            break  # the gap left is the interior point's accuracy
         # drop groups that stayed zero, add the best candidates
         nu = np.linalg.norm(U, axis=1) if len(keys) else np.zeros(0)
         top = nu.max(initial=0.0)
+        zrel = max(ZERO_REL, 10 * rtol)  # what counts as zero at the solve's accuracy
         for j, k in enumerate(keys):
-            if nu[j] <= ZERO_REL * max(top, 1e-300):
+            if nu[j] <= zrel * max(top, 1e-300):
                 zero_rounds[k] = zero_rounds.get(k, 0) + 1
             else:
                 zero_rounds.pop(k, None)
         ws = [k for k in ws if zero_rounds.get(k, 0) < DROP_AFTER]
-        n_act = int((nu > ZERO_REL * max(top, 1e-300)).sum())
-        for _, i, (s, _) in vals[:max(want, n_act)]:
+        n_act = int((nu > zrel * max(top, 1e-300)).sum())
+        add_cap = max(add_cap, 1) if add_cap < want else max(want, n_act)
+        for _, i, (s, g) in vals[:add_cap]:
             ws.append((i, s))
+            if (i, s) not in rowsets:
+                rowsets[(i, s)] = _near_rows(g)
+    if best[0] < J:
+        J, keys, U, lam = best
+        gap = np.inf
     if status != "converged" and np.isfinite(J):
         gap = _certified_gap(Xa, Dm, y, beta, lam, J)
     Uf = np.zeros((dd, P))
