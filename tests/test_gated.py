@@ -42,6 +42,25 @@ def test_native_gated_matches_cvxpy_value():
     assert a.lower_bound <= b.info["gated_value"] * (1 + 1e-9)
 
 
+@pytest.mark.parametrize("seed", [3, 4])
+def test_gated_working_set_and_fista_agree_with_cvxpy(seed):
+    # the default native solver (working set + interior point) and FISTA, same program
+    X, y = _rand(60, 3, seed=seed)
+    prob = Problem(X, y, beta=0.3)
+    ref = cvxlens.solve(prob, "gated", patterns=80, solver="cvxpy").info["gated_value"]
+    ws = cvxlens.solve(prob, "gated", patterns=80, tol=1e-9)
+    fi = cvxlens.solve(prob, "gated", patterns=80, solver="fista", tol=1e-7)
+    assert ws.info["gated_value"] == pytest.approx(ref, rel=1e-7)
+    assert fi.info["gated_value"] == pytest.approx(ref, rel=1e-5)
+    assert ws.info["relative_gap"] >= 0 and fi.info["gated_value"] >= ref * (1 - 1e-9)
+
+
+def test_fista_is_refused_for_the_exact_program():
+    X, y = _rand(20, 2, seed=0)
+    with pytest.raises(cvxlens.OptionError, match="gated relaxation only"):
+        cvxlens.solve(Problem(X, y, beta=0.3), "lasso", patterns=10, solver="fista")
+
+
 def test_cone_decomposition_is_exact():
     X, _ = _rand(12, 2, seed=3)
     Xa = np.column_stack([X, np.ones(12)])

@@ -27,6 +27,7 @@ import numpy as np
 
 import cvxlens
 from cvxlens import Capabilities, Deadline, Method, Option, Solution
+from cvxlens.method import OptionError
 
 from . import _recover as R
 from ._patterns import (build_patterns, default_n_gates, design, validate_network,
@@ -48,8 +49,8 @@ def _positive_int(v):
 
 
 def _solver(v):
-    if v not in ("native", "cvxpy"):
-        raise ValueError(f"solver must be 'native' or 'cvxpy', got {v!r}")
+    if v not in ("native", "cvxpy", "fista"):
+        raise ValueError(f"solver must be 'native', 'fista' (gated only) or 'cvxpy', got {v!r}")
     return v
 
 
@@ -74,14 +75,15 @@ _COMMON = {
                        "<= 512 cells, else sample), 'exact' (enumerate all), an int (number of "
                        "Gaussian gates to sample; default of 'auto' is clip(n/2, 100, 2000)), or an "
                        "(n, P) bool array", validate_patterns),
-    "solver": Option("native", "'native' (gated: FISTA; lasso: working set over patterns with "
-                     "numpy pricing and a structured interior-point method on the restricted "
-                     "program) or 'cvxpy' (whole program)",
+    "solver": Option("native", "'native' (working set over patterns: numpy pricing and a "
+                     "structured interior-point method on the restricted program), 'fista' "
+                     "(gated only: restarted FISTA on all patterns, fastest at loose tol) or "
+                     "'cvxpy' (whole program)",
                      _solver),
     "cvxpy_solver": Option("CLARABEL", "cvxpy solver used when solver='cvxpy'", _cvxpy_solver),
     "tol": Option(1e-6, "target relative duality gap over the patterns used", _positive_float),
-    "max_iter": Option(20000, "maximum iterations of the native solver (FISTA iterations for "
-                       "gated, working-set rounds for lasso)", _positive_int),
+    "max_iter": Option(20000, "maximum iterations of the native solvers (working-set rounds; "
+                       "FISTA iterations for solver='fista')", _positive_int),
     "max_patterns": Option(20000, "refuse exact enumeration above this many patterns",
                            _positive_int),
     "init_network": Option(None, "two-layer ReLUNetwork whose activation patterns are added (its J "
@@ -113,7 +115,10 @@ class _Base(Method):
                                          opts["max_patterns"], opts["init_network"])
         solver = opts["solver"]
         message = []
-        if solver == "native" and problem.loss != "squared":
+        if solver == "fista" and not self.gated:
+            raise OptionError("solver='fista' solves the gated relaxation only (it has no cone "
+                              "constraints); use solver='native' or 'cvxpy' for lasso")
+        if solver in ("native", "fista") and problem.loss != "squared":
             solver = "cvxpy"
             message.append(f"the native solver handles the squared loss only; used cvxpy/"
                            f"{opts['cvxpy_solver']} for the {problem.loss} loss")
@@ -140,8 +145,9 @@ class _Base(Method):
         else:
             from threadpoolctl import threadpool_limits
 
-            from ._native import solve_exact_ws, solve_gated
-            fn = solve_gated if self.gated else solve_exact_ws
+            from ._native import solve_exact_ws, solve_gated, solve_gated_ws
+            fn = solve_exact_ws if not self.gated else \
+                solve_gated if solver == "fista" else solve_gated_ws
             # one BLAS thread: the products here are mid-sized, and on the 2-core reference
             # machine 2 OpenBLAS threads made the n=1000, d=10, P=500 lasso solve 30% slower
             # (40.5 s against 31.3 s, docs/performance.md)
@@ -180,11 +186,14 @@ class _Base(Method):
         info["program_value"] = R.program_value(Xa, Dm, y, beta, groups, pen, loss)
         pred = net.predict(problem.X)
         lam = R.dual_direction(loss, pred, y)
-        lb, kind_b, extra = _certificate(problem, Xa, Dm, kind, lam, pen, self.gated, dl)
+        more = [info.pop("final_lambda", None)] if loss == "squared" else []
+        lb, kind_b, extra = _certificate(problem, Xa, Dm, kind, lam, pen, self.gated, dl, more)
         info.update(extra)
         if lb is not None:
             gap = (J - lb) / max(abs(J), 1e-300)
             info["relative_gap"] = gap
+            if status == "max_iter" and gap <= opts["tol"] and not self.gated:
+                status = "converged"  # the certificate of the returned network reaches tol
             if status == "converged" and kind_b == "global" and gap <= max(opts["tol"], 1e-12) \
                     and not self.gated:
                 status = "optimal"
@@ -259,7 +268,7 @@ def _decompose(Xa, Dm, gates, gated_groups, dl=None):
     return R.Groups(U, signs, pats, gated_groups.c)
 
 
-def _certificate(problem, Xa, Dm, kind, lam, pen, gated, dl):
+def _certificate(problem, Xa, Dm, kind, lam, pen, gated, dl, more_lams=()):
     """Lower bound, its kind, and facts for ``info`` (MATH.md "Lower bounds and certificates")."""
     loss, y, beta = problem.loss, problem.y, problem.beta
     extra = {}
@@ -277,14 +286,19 @@ def _certificate(problem, Xa, Dm, kind, lam, pen, gated, dl):
         if glob_lb is None:
             return None, None, extra
         return glob_lb, "global", extra
-    if gated:
-        polar = float(R.gated_polar(Xa, Dm, lam).max())
-        extra["polar_kind"] = "gated"
-    else:
-        polar, count = R.cone_polar(Xa, Dm, lam, deadline=dl)
-        extra["polar_kind"] = "cones"
-        extra["n_cone_projections"] = int(count)
-    lb = R.lower_bound_from(loss, y, lam, beta, polar)
+    lb = -np.inf
+    # the dual bound holds for ANY lambda: the returned network's residual, and the solver's
+    # last one (dropping negligible groups moves lambda by ~1e-9, and the polar value, a sum
+    # over n rows, can move by 1e-5 with it)
+    for lam_c in [lam] + [v for v in more_lams if v is not None and v.shape == lam.shape]:
+        if gated:
+            polar = float(R.gated_polar(Xa, Dm, lam_c).max())
+            extra["polar_kind"] = "gated"
+        else:
+            polar, count = R.cone_polar(Xa, Dm, lam_c, deadline=dl)
+            extra["polar_kind"] = "cones"
+            extra["n_cone_projections"] = extra.get("n_cone_projections", 0) + int(count)
+        lb = max(lb, R.lower_bound_from(loss, y, lam_c, beta, polar))
     extra["restricted_lower_bound"] = lb
     if kind == "exact":
         best = lb if glob_lb is None else max(lb, glob_lb)

@@ -15,8 +15,8 @@ program solvers", 2010, §§ 5–7), specialized to this structure:
   (dd+1) × (dd+1) blocks (the cone rows of group j enter only as ``A_j^T diag(z/s) A_j``; the
   rows kept per group can be all n or a working subset); the epigraph variables ``tau_j`` are eliminated per block;
 * the remaining (m·dd) × (m·dd) system ``K = M^T M + blockdiag(Theta_j)`` is either formed
-  densely and factored by LAPACK Cholesky (``_DenseGram``: (m·dd)² memory, used when
-  n >= 0.7·m·dd), or solved through the Woodbury identity with an n × n capacitance matrix
+  densely and factored by LAPACK Cholesky (``_DenseGram``: (m·dd)² memory, used unless
+  m·dd > 1500 and n < 0.7·m·dd), or solved through the Woodbury identity with an n × n capacitance matrix
   (``_LowRankGram``: n² memory, n²·m·dd flops per factorization), refined by preconditioned
   conjugate gradients on K (the Woodbury solve loses digits when some Theta_j are nearly
   singular, late in the path).
@@ -101,16 +101,16 @@ class _DenseGram(_Gram):
         K = self.H.copy()
         for j in range(m):
             K[j * dd:(j + 1) * dd, j * dd:(j + 1) * dd] += Th[j]
-        reg = 1e-13 * max(1.0, float(np.diag(K).max()))
-        K[np.diag_indices_from(K)] += reg
-        try:
-            self.cf = sla.cho_factor(K, lower=False, check_finite=False, overwrite_a=True)
-        except np.linalg.LinAlgError:
-            K = self.H.copy()
-            for j in range(m):
-                K[j * dd:(j + 1) * dd, j * dd:(j + 1) * dd] += Th[j]
-            K[np.diag_indices_from(K)] += 1e4 * reg
-            self.cf = sla.cho_factor(K, lower=False, check_finite=False, overwrite_a=True)
+        top = max(1.0, float(np.diag(K).max()))
+        for reg in (1e-13, 1e-10, 1e-7):  # see _LowRankGram.factor
+            Kr = K.copy()
+            Kr[np.diag_indices_from(Kr)] += reg * top
+            try:
+                self.cf = sla.cho_factor(Kr, lower=False, check_finite=False, overwrite_a=True)
+                break
+            except np.linalg.LinAlgError:
+                if reg == 1e-7:
+                    raise
 
     def _solve0(self, R):
         return sla.cho_solve(self.cf, R.ravel(), check_finite=False).reshape(self.m, self.dd)
@@ -141,17 +141,29 @@ class _LowRankGram(_Gram):
         n = self.Xa.shape[0]
         self.Th = Th
         scale = np.maximum(np.einsum("jaa->ja", Th).max(axis=1), 1e-300)
-        L = np.linalg.cholesky(Th + (1e-14 * scale)[:, None, None] * np.eye(self.dd)[None])
+        # the blocks of groups going to zero lose definiteness to round-off late in the path:
+        # regularize just enough (conjugate gradients on the true K absorb the perturbation)
+        for reg in (1e-14, 1e-11, 1e-8, 1e-5):
+            try:
+                L = np.linalg.cholesky(Th + (reg * scale)[:, None, None] * np.eye(self.dd)[None])
+                break
+            except np.linalg.LinAlgError:
+                if reg == 1e-5:
+                    raise
         Linv = np.linalg.inv(L)  # (m, dd, dd), lower
         self.Tinv = np.transpose(Linv, (0, 2, 1)) @ Linv  # Theta^{-1}
         # C = I + F F^T with F[:, j] block = Dw_j * (Xa @ Linv_j^T), accumulated over chunks of
         # groups (memory n² + n·chunk·dd; upper triangle by BLAS syrk, half a general product)
         C = np.asfortranarray(np.eye(n))
         step = max(1, _BLOCK_ELEMS // max(n * self.dd, 1))
+        dd = self.dd
         for s in range(0, self.m, step):
-            F = np.einsum("na,jba->njb", self.Xa, Linv[s:s + step]) * self.Dw[:, s:s + step, None]
-            C = sla.blas.dsyrk(1.0, F.reshape(n, -1), beta=1.0, c=C, lower=0, trans=0,
-                               overwrite_c=1)
+            e = min(self.m, s + step)
+            # one GEMM: F[:, (j, b)] = Xa @ Linv[j, b, :], then the pattern mask of group j
+            F = self.Xa @ Linv[s:e].transpose(2, 0, 1).reshape(dd, -1)
+            F.reshape(n, e - s, dd)[...] *= self.Dw[:, s:e, None]
+            # F^T is Fortran-ordered: syrk with trans=1 reads it without a copy
+            C = sla.blas.dsyrk(1.0, F.T, beta=1.0, c=C, lower=0, trans=1, overwrite_c=1)
             del F
         self.cf = sla.cho_factor(C, lower=False, check_finite=False, overwrite_a=True)
 
@@ -263,11 +275,12 @@ def solve_restricted(Xa, Dmask, signs, y, beta, tol=1e-8, feas_tol=1e-8, max_ite
     ----------
     Xa : (n, dd) design; Dmask : (n, m) bool patterns of the groups; signs : (m,) ±1 output
     signs; y : (n,); beta > 0. lowrank: use the n × n Woodbury form of the Newton matrix
-    (default: when n < 0.7·m·dd) instead of the dense (m·dd)² one.
+    (default: when m·dd > 1500 and n < 0.7·m·dd) instead of the dense (m·dd)² one.
     rows : optional (k, m) int array, the cone rows kept for each group (indices into Xa; a
     row may repeat, which leaves the constraint set unchanged): the program with only these
     rows is a relaxation, exact when the solution satisfies the other rows. Default: every
-    nonzero row of Xa for every group.
+    nonzero row of Xa for every group. With k = 0 (no cone rows) the program is the gated ReLU
+    group Lasso (signs then only flip the groups).
     tol : relative duality gap ``s^T z / max(1, |primal|)`` to stop at; feas_tol: relative
     primal and dual residuals. When the iteration stalls or loses accuracy (the last digits of
     the Cholesky factorization), the best iterate seen is returned with status "stalled".
@@ -298,7 +311,7 @@ def _solve(Xa, Dmask, signs, y, beta, tol, feas_tol, max_iter, deadline, lowrank
     nr = rows.shape[0]
     Dw = Dmask * np.asarray(signs, float)[None, :]
     if lowrank is None:
-        lowrank = n < 0.7 * m * dd
+        lowrank = m * dd > 1500 and n < 0.7 * m * dd
     lin = (_LowRankGram if lowrank else _DenseGram)(Xa, Dw, y)
     Mty = lin.Mty
     nu = nr * m + m  # barrier degree
@@ -315,7 +328,8 @@ def _solve(Xa, Dmask, signs, y, beta, tol, feas_tol, max_iter, deadline, lowrank
 
     def _shift(vL, vQ):
         # smallest eigenvalue over all cones; shift by (1 + t) e when not interior
-        t = min(float(vL.min()), float((vQ[:, 0] - np.linalg.norm(vQ[:, 1:], axis=1)).min()))
+        t = min(float(vL.min()) if vL.size else np.inf,
+                float((vQ[:, 0] - np.linalg.norm(vQ[:, 1:], axis=1)).min()))
         if t <= 0:
             vL = vL + (1.0 - t)
             vQ = vQ.copy()
@@ -449,7 +463,7 @@ def _solve(Xa, Dmask, signs, y, beta, tol, feas_tol, max_iter, deadline, lowrank
             status = "stalled"
             break
         alpha = min(1.0, 0.99 * steplen(dsL, dsQ, dzL, dzQ))
-        if alpha < 1e-10 or (best is not None and merit > 1e3 * best[0] and best[0] < 1e-6):
+        if alpha < 1e-10 or (best is not None and merit > 1e6 * best[0] and best[0] < 1e-6):
             status = "stalled"
             break
         trace.append((relgap, pres, dres, alpha, sigma))

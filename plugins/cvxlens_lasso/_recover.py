@@ -452,14 +452,19 @@ def decompose_socp(Xa, Dm, W, pats, max_size=100_000):
     return Uo, Uo - W
 
 
-def project_batch(Xa, Dm, pats, Zc, E=None, tol=1e-12, max_rounds=None):
+ADD_ROWS = None  # rows added per active-set round in project_batch (default dd)
+
+
+def project_batch(Xa, Dm, pats, Zc, E=None, tol=1e-12, max_rounds=None, exact=True):
     """Exact projections of the columns of ``Zc`` (dd, m) onto the cones of patterns ``pats``.
 
     Active-set scheme with warm starts: for column j keep a working set E[j] of constraint rows,
     project onto the cone of those rows only (NNLS on at most a few rows), then check every row
     in one batched product; add the most violated rows and repeat. When the projection onto the
     working-set cone satisfies all rows it IS the projection onto K (K ⊂ K_E). Columns that do
-    not settle fall back to a full NNLS.
+    not settle within ``max_rounds`` fall back to a full NNLS; with ``exact=False`` they keep
+    their projection onto K_E ⊇ K instead, whose norm is an UPPER bound on ``||P_K z||``
+    (support functions grow with the set), cheap enough for pricing.
 
     Returns ``(P (dd, m), E)`` with E the updated working sets (list of int arrays).
     """
@@ -488,17 +493,21 @@ def project_batch(Xa, Dm, pats, Zc, E=None, tol=1e-12, max_rounds=None):
         todo = todo[bad]
         if not len(todo) or rounds >= max_rounds:
             break
-        slack = slack[:, bad]
+        viol = slack[:, bad] / np.maximum(scale, 1e-300)[:, None]
+        # the ADD most violated rows of every column join its working set at once (rows that
+        # turn out inactive get mu = 0 and leave again): few rounds per projection
+        k_add = min(ADD_ROWS or dd, viol.shape[0])
+        two = np.argpartition(viol, k_add - 1, axis=0)[:k_add] if viol.shape[0] > k_add else \
+            np.argsort(viol, axis=0)[:k_add]
         for jj, j in enumerate(todo):
-            viol = slack[:, jj] / np.maximum(scale, 1e-300)
-            add = np.argsort(viol)[:2]
-            add = add[viol[add] < 0]
-            rows = np.union1d(E[j], add)
+            add = two[:, jj]
+            add = add[viol[add, jj] < 0]
+            rows = np.unique(np.concatenate([E[j], add]))
             A = S[rows, j][:, None] * Xa[rows]
             mu, _ = nnls(A.T, -Zc[:, j])
             Pm[:, j] = Zc[:, j] + A.T @ mu
             E[j] = rows[mu > 0] if np.any(mu > 0) else rows
         rounds += 1
-    for j in todo:  # fall back: full NNLS
+    for j in (todo if exact else ()):  # fall back: full NNLS
         Pm[:, j] = project_cone(Xa, Dm[:, pats[j]], Zc[:, j])
     return Pm, E
