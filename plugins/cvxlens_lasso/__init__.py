@@ -186,7 +186,8 @@ class _Base(Method):
         info["program_value"] = R.program_value(Xa, Dm, y, beta, groups, pen, loss)
         pred = net.predict(problem.X)
         lam = R.dual_direction(loss, pred, y)
-        more = [info.pop("final_lambda", None)] if loss == "squared" else []
+        fl, flb = info.pop("final_lambda", None), info.pop("final_lower_bound", None)
+        more = [(fl, flb)] if (loss == "squared" and fl is not None) else []
         lb, kind_b, extra = _certificate(problem, Xa, Dm, kind, lam, pen, self.gated, dl, more)
         info.update(extra)
         if lb is not None:
@@ -269,6 +270,7 @@ def _decompose(Xa, Dm, gates, gated_groups, dl=None):
 
 
 def _certificate(problem, Xa, Dm, kind, lam, pen, gated, dl, more_lams=()):
+    """``more_lams``: extra (lambda, bound or None) pairs; any lambda gives a valid bound."""
     """Lower bound, its kind, and facts for ``info`` (MATH.md "Lower bounds and certificates")."""
     loss, y, beta = problem.loss, problem.y, problem.beta
     extra = {}
@@ -290,7 +292,10 @@ def _certificate(problem, Xa, Dm, kind, lam, pen, gated, dl, more_lams=()):
     # the dual bound holds for ANY lambda: the returned network's residual, and the solver's
     # last one (dropping negligible groups moves lambda by ~1e-9, and the polar value, a sum
     # over n rows, can move by 1e-5 with it)
-    for lam_c in [lam] + [v for v in more_lams if v is not None and v.shape == lam.shape]:
+    for lam_c, lb_c in [(lam, None)] + [v for v in more_lams if v[0].shape == lam.shape]:
+        if lb_c is not None:  # certified by the solver already (same program, all patterns)
+            lb = max(lb, lb_c)
+            continue
         if gated:
             polar = float(R.gated_polar(Xa, Dm, lam_c).max())
             extra["polar_kind"] = "gated"

@@ -98,17 +98,17 @@ class _DenseGram(_Gram):
     def factor(self, Th):
         m, dd = self.m, self.dd
         self.Th = Th
-        K = self.H.copy()
-        for j in range(m):
-            K[j * dd:(j + 1) * dd, j * dd:(j + 1) * dd] += Th[j]
-        top = max(1.0, float(np.diag(K).max()))
+        self.cf = None  # free the previous factor first: memory is H plus ONE (m·dd)² matrix
         for reg in (1e-13, 1e-10, 1e-7):  # see _LowRankGram.factor
-            Kr = K.copy()
-            Kr[np.diag_indices_from(Kr)] += reg * top
+            K = self.H.copy()
+            for j in range(m):
+                K[j * dd:(j + 1) * dd, j * dd:(j + 1) * dd] += Th[j]
+            K[np.diag_indices_from(K)] += reg * max(1.0, float(np.diag(K).max()))
             try:
-                self.cf = sla.cho_factor(Kr, lower=False, check_finite=False, overwrite_a=True)
+                self.cf = sla.cho_factor(K, lower=False, check_finite=False, overwrite_a=True)
                 break
             except np.linalg.LinAlgError:
+                del K
                 if reg == 1e-7:
                     raise
 
@@ -152,6 +152,7 @@ class _LowRankGram(_Gram):
                     raise
         Linv = np.linalg.inv(L)  # (m, dd, dd), lower
         self.Tinv = np.transpose(Linv, (0, 2, 1)) @ Linv  # Theta^{-1}
+        self.cf = None  # free the previous factor first
         # C = I + F F^T with F[:, j] block = Dw_j * (Xa @ Linv_j^T), accumulated over chunks of
         # groups (memory n² + n·chunk·dd; upper triangle by BLAS syrk, half a general product)
         C = np.asfortranarray(np.eye(n))
@@ -171,6 +172,16 @@ class _LowRankGram(_Gram):
         X = np.einsum("jab,jb->ja", self.Tinv, R)
         w = sla.cho_solve(self.cf, self.M(X), check_finite=False)
         return X - np.einsum("jab,jb->ja", self.Tinv, self.MT(w))
+
+
+NEWTON_BYTES = 2_500_000_000  # memory budget of the Newton matrices (bytes)
+
+
+def newton_bytes(n, m, dd, lowrank=None):
+    """Bytes held by the Newton system of m groups: dense 2·(m·dd)² (H and one factor), low-rank
+    n² plus a 32 MB block; ``lowrank=None`` gives the smaller of the two."""
+    dense, low = 16.0 * (m * dd) ** 2, 8.0 * n * n + 8.0 * _BLOCK_ELEMS
+    return min(dense, low) if lowrank is None else (low if lowrank else dense)
 
 
 def _soc_step(x, d):
@@ -312,6 +323,12 @@ def _solve(Xa, Dmask, signs, y, beta, tol, feas_tol, max_iter, deadline, lowrank
     Dw = Dmask * np.asarray(signs, float)[None, :]
     if lowrank is None:
         lowrank = m * dd > 1500 and n < 0.7 * m * dd
+        if newton_bytes(n, m, dd, lowrank) > NEWTON_BYTES:
+            lowrank = not lowrank  # the other form may fit
+    if newton_bytes(n, m, dd, lowrank) > NEWTON_BYTES:
+        raise MemoryError(f"the Newton matrix of {m} groups (dd = {dd}, n = {n}) needs "
+                          f"{newton_bytes(n, m, dd, lowrank) / 1e9:.1f} GB, over the "
+                          f"{NEWTON_BYTES / 1e9:.1f} GB budget (_ipm.NEWTON_BYTES)")
     lin = (_LowRankGram if lowrank else _DenseGram)(Xa, Dw, y)
     Mty = lin.Mty
     nu = nr * m + m  # barrier degree

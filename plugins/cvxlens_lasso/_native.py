@@ -4,19 +4,21 @@ Never forms the n × (P·dd) dictionary: products go through ``Xa @ W`` (n × P)
 mask ``Dm`` (n × P), so memory is O(n P).
 
 gated (no cone constraints)
-    FISTA (Beck & Teboulle 2009) with group soft-thresholding and gradient-based adaptive
-    restart (O'Donoghue & Candès 2015), step 1/L with L from power iteration on the dictionary;
-    stops at relative duality gap ``tol``.
+    :func:`solve_gated_ws` (default): working set over patterns, each restricted program solved
+    by the interior-point method of :mod:`._ipm` with no cone rows; pricing and certificate by
+    the exact gated dual values ``||Xa^T D_i lambda||``. :func:`solve_gated` (``solver="fista"``):
+    FISTA (Beck & Teboulle 2009) with group soft-thresholding and gradient-based adaptive restart
+    (O'Donoghue & Candès 2015), step 1/L with L from power iteration; fastest at loose tolerance.
 exact (cone constraints), :func:`solve_exact_ws`
-    Working set over (pattern, sign) groups: numpy pricing over all patterns (cone values by
-    screened, batched NNLS projections), each restricted program solved by the structured
-    primal–dual interior-point method of :mod:`._ipm` (all cone rows of the groups in the working
-    set, no row generation), groups that come out zero leave, the best candidates enter; stops at
+    Working set over (pattern, sign) groups AND over the cone rows of each group: the restricted
+    program (a relaxation while rows are missing) is solved by the structured primal–dual
+    interior-point method of :mod:`._ipm`; violated rows join, the point is projected exactly
+    onto the full cones; numpy pricing over all patterns (cone values by screened, batched NNLS
+    projections, exact or upper bounds); zero groups leave, the best candidates enter; stops at
     relative duality gap ``tol`` over all patterns (exact cone polar). Measured and dropped: an
     augmented Lagrangian with FISTA inner solves, FISTA with the exact prox ``shrink(P_K z)``,
-    ADMM on the working set (gap ~3e-4 after 4 000 iterations at n = 500, P = 100), and small
-    Clarabel programs with row generation (0.2–1.5× Clarabel on the whole program);
-    docs/performance.md.
+    ADMM on the working set, small Clarabel programs with row generation, interior-point warm
+    starts (docs/methods/lasso.md, docs/performance.md).
 """
 
 from __future__ import annotations
@@ -217,6 +219,9 @@ def solve_gated_ws(Xa, Dm, y, beta, pen, free_offset=False, tol=1e-6, max_iter=2
                 ws = keys
                 continue
             break  # the gap left is the interior point's accuracy
+        cand = cand[:max(0, _max_groups(n, dd) - len(ws))]  # Newton system within memory
+        if not cand:
+            break
         ws += cand
     if best[0] < J:
         J, keys, U, lam = best
@@ -245,17 +250,24 @@ VERBOSE = False  # print one line per working-set round (benchmarks, debugging)
 def solve_exact_ws(Xa, Dm, y, beta, pen, free_offset=False, tol=1e-6, max_iter=200,
                    deadline=None, init=None, t0=None, add_per_round=None, seed_groups=None,
                    ipm_tol=1e-8):
-    """Exact ReLU program by a working set over (pattern, sign) groups, each restricted program
-    solved by the interior-point method of :mod:`._ipm` (all cone rows of the groups in it).
+    """Exact ReLU program (survey eq. 18) by a working set over (pattern, sign) groups and over
+    the cone rows of each group; each restricted program is solved by :mod:`._ipm`.
 
     1. Seed: the ``seed_groups`` (pattern, sign) pairs with the largest cone values
-       ``||P_K(± Xa^T D_i y)||`` (pricing at lambda = y), plus the groups of ``init``.
-    2. Solve the restricted program (interior point, relative gap ``ipm_tol``).
-    3. Pricing over all patterns at lambda = y - f: every (pattern, sign) pair outside the working
-       set whose cone value exceeds beta is a candidate; the ``add_per_round`` largest enter.
-       Groups that stayed zero for two rounds leave.
+       ``||P_K(± Xa^T D_i y)||`` (pricing at lambda = y), plus the groups of ``init``; each with
+       the max(16, 4 dd) rows closest to tight along its pricing direction.
+    2. Solve the restricted program over the rows kept (a relaxation), interior-point tolerance
+       1e-3, then 1e-6, then ``min(ipm_tol, tol/10)`` as the estimated gap closes. Rows the
+       solution violates join their group; the point is projected exactly onto the full cones.
+    3. Pricing over all patterns at the restricted residual: (pattern, sign) pairs outside the
+       working set whose cone value exceeds beta are candidates; up to max(``add_per_round``,
+       #nonzero) of the largest enter (within the memory cap of ``_ipm.NEWTON_BYTES``); zero
+       groups leave.
     4. Stop when the relative duality gap over ALL patterns (dual bound of MATH.md with the exact
-       cone polar, :func:`_recover.cone_polar`) is <= tol, or no candidate is left.
+       cone polar, :func:`_recover.cone_polar`) is <= tol, or when nothing is left to add.
+
+    Returns the dict of :func:`_result`; ``info["final_lambda"]`` is the last residual (any
+    residual gives a valid dual bound).
     """
     from ._ipm import solve_restricted
     if free_offset or pen != Xa.shape[1]:
@@ -297,6 +309,8 @@ def solve_exact_ws(Xa, Dm, y, beta, pen, free_offset=False, tol=1e-6, max_iter=2
     gap_est = np.inf
     best = (0.5 * float(y @ y), [], np.zeros((0, dd)), y.copy())  # (J, keys, U, lambda)
     add_cap = want
+    capped = False
+    cert = {}  # the last certificate: bound and its lambda
     for rnd in range(1, max_iter + 1):
         keys = list(ws)
         U, lam = np.zeros((0, dd)), y.copy()
@@ -366,13 +380,13 @@ def solve_exact_ws(Xa, Dm, y, beta, pen, free_offset=False, tol=1e-6, max_iter=2
             elif gap_est <= 0.5:
                 rtol = min(rtol, max(tight, 1e-3))
             if gap_est <= tol:
-                gap = _certified_gap(Xa, Dm, y, beta, lam, J)
+                gap = _certified_gap(Xa, Dm, y, beta, lam, J, cert)
                 if gap <= tol:
                     status = "converged"
                     break
         else:
             # every pattern priced out: certificate over all patterns
-            gap = _certified_gap(Xa, Dm, y, beta, lam, J)
+            gap = _certified_gap(Xa, Dm, y, beta, lam, J, cert)
             if gap <= tol:
                 status = "converged"
                 break
@@ -394,6 +408,11 @@ def solve_exact_ws(Xa, Dm, y, beta, pen, free_offset=False, tol=1e-6, max_iter=2
         ws = [k for k in ws if zero_rounds.get(k, 0) < DROP_AFTER]
         n_act = int((nu > zrel * max(top, 1e-300)).sum())
         add_cap = max(add_cap, 1) if add_cap < want else max(want, n_act)
+        room = _max_groups(n, dd) - len(ws)
+        if room <= 0:
+            capped = True  # the Newton system of a larger working set would not fit in memory
+            break
+        add_cap = min(add_cap, room)
         for _, i, (s, g) in vals[:add_cap]:
             ws.append((i, s))
             if (i, s) not in rowsets:
@@ -402,21 +421,37 @@ def solve_exact_ws(Xa, Dm, y, beta, pen, free_offset=False, tol=1e-6, max_iter=2
         J, keys, U, lam = best
         gap = np.inf
     if status != "converged" and np.isfinite(J):
-        gap = _certified_gap(Xa, Dm, y, beta, lam, J)
+        gap = _certified_gap(Xa, Dm, y, beta, lam, J, cert)
     Uf = np.zeros((dd, P))
     Vf = np.zeros((dd, P))
     for j, (i, s) in enumerate(keys[:U.shape[0]]):
         (Uf if s > 0 else Vf)[:, i] += U[j]
-    return _result(Uf, Vf, 0.0, rnd, status, history,
-                   {"native_gap": float(gap), "working_set": len(keys), "ipm_iterations": n_ipm,
-                    "final_lambda": lam})
+    info = {"native_gap": float(gap), "working_set": len(keys), "ipm_iterations": n_ipm,
+            "final_lambda": lam}
+    if cert and cert["lam"] is lam:
+        info["final_lower_bound"] = cert["lower_bound"]  # certificate of final_lambda, done
+    if capped:
+        info["working_set_capped"] = (f"the working set reached {len(keys)} groups, the most "
+                                      f"whose Newton system fits in _ipm.NEWTON_BYTES")
+    return _result(Uf, Vf, 0.0, rnd, status, history, info)
 
 
-def _certified_gap(Xa, Dm, y, beta, lam, J):
+def _max_groups(n, dd):
+    """Largest working set whose interior-point Newton system fits in ``_ipm.NEWTON_BYTES``."""
+    from . import _ipm
+    dense = int(np.sqrt(_ipm.NEWTON_BYTES / 16.0) // dd)
+    return dense if _ipm.newton_bytes(n, 1, dd, lowrank=True) > _ipm.NEWTON_BYTES else 10 ** 9
+
+
+def _certified_gap(Xa, Dm, y, beta, lam, J, out=None):
     """Relative duality gap of the value J over ALL patterns: the dual bound of MATH.md from
-    lambda with the exact cone polar value (:func:`_recover.cone_polar`)."""
+    lambda with the exact cone polar value (:func:`_recover.cone_polar`). ``out`` (a dict)
+    receives the bound and its lambda."""
     pol_c, _ = R.cone_polar(Xa, Dm, lam)
-    return (J - R.lower_bound_from("squared", y, lam, beta, pol_c)) / max(abs(J), 1e-300)
+    lb = R.lower_bound_from("squared", y, lam, beta, pol_c)
+    if out is not None:
+        out.update(lower_bound=lb, lam=lam)
+    return (J - lb) / max(abs(J), 1e-300)
 
 
 def _price(Xa, Dm, lam, beta, exclude=(), want=64, batch=64):
@@ -428,12 +463,18 @@ def _price(Xa, Dm, lam, beta, exclude=(), want=64, batch=64):
     P = Dm.shape[1]
     rn = np.linalg.norm(Xa, axis=1)
     rn2 = np.where(rn > 0, rn * rn, 1.0)
-    G = Xa.T @ (Dm * lam[:, None])
-    Sg = np.where(Dm, 1.0, -1.0) * (Xa @ G)
-    g2 = (G * G).sum(axis=0)
-    vp = np.max(np.minimum(Sg, 0.0) ** 2 / rn2[:, None], axis=0)
-    vm = np.max(np.maximum(Sg, 0.0) ** 2 / rn2[:, None], axis=0)
+    G = np.empty((dd, P))
+    vp, vm = np.empty(P), np.empty(P)
+    Xl = Xa * lam[:, None]
+    step = max(1, (1 << 22) // max(n, 1))  # (n, step) blocks: 32 MB temporaries at any n, P
+    for s in range(0, P, step):
+        Dc = Dm[:, s:s + step]
+        G[:, s:s + step] = Xl.T @ Dc
+        Sg = np.where(Dc, 1.0, -1.0) * (Xa @ G[:, s:s + step])
+        vp[s:s + step] = np.max(np.minimum(Sg, 0.0) ** 2 / rn2[:, None], axis=0)
+        vm[s:s + step] = np.max(np.maximum(Sg, 0.0) ** 2 / rn2[:, None], axis=0)
     del Sg
+    g2 = (G * G).sum(axis=0)
     ub = np.concatenate([np.sqrt(np.maximum(g2 - vp, 0)), np.sqrt(np.maximum(g2 - vm, 0))])
     order = np.argsort(-ub)
     order = order[ub[order] > beta * (1 + 1e-9)]
