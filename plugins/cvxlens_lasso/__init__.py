@@ -30,7 +30,7 @@ from cvxlens import Capabilities, Deadline, Method, Option, Solution
 from cvxlens.method import OptionError
 
 from . import _recover as R
-from ._patterns import (build_patterns, default_n_gates, design, validate_network,
+from ._patterns import (build_patterns, design, validate_network,
                         validate_patterns)
 
 __all__ = ["Lasso", "Gated"]

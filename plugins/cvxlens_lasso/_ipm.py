@@ -45,10 +45,11 @@ def _gram(Xa, Dw, y):
     m = Dw.shape[1]
     H = np.zeros((m * dd, m * dd))
     b = np.zeros(m * dd)
-    for s in range(0, n, _BLOCK_ROWS):
-        Mb = (Dw[s:s + _BLOCK_ROWS, :, None] * Xa[s:s + _BLOCK_ROWS, None, :]).reshape(-1, m * dd)
+    rows = max(1, min(_BLOCK_ROWS, _BLOCK_ELEMS // max(m * dd, 1)))  # 32 MB row blocks
+    for s in range(0, n, rows):
+        Mb = (Dw[s:s + rows, :, None] * Xa[s:s + rows, None, :]).reshape(-1, m * dd)
         H += Mb.T @ Mb
-        b += Mb.T @ y[s:s + _BLOCK_ROWS]
+        b += Mb.T @ y[s:s + rows]
     return H, b
 
 
@@ -174,7 +175,7 @@ class _LowRankGram(_Gram):
         return X - np.einsum("jab,jb->ja", self.Tinv, self.MT(w))
 
 
-NEWTON_BYTES = 2_500_000_000  # memory budget of the Newton matrices (bytes)
+NEWTON_BYTES = 1_500_000_000  # memory budget of the Newton matrices (bytes)
 
 
 def newton_bytes(n, m, dd, lowrank=None):
