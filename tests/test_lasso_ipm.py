@@ -142,3 +142,34 @@ def test_row_generation_on_long_correlated_series_matches_cvxpy():
     ref = cvxlens.solve(prob, "lasso", patterns=60, solver="cvxpy")
     assert nat.objective == pytest.approx(ref.objective, rel=1e-6)
     assert nat.status in ("converged", "optimal")
+
+
+def test_time_limited_lasso_is_never_worse_than_the_zero_network():
+    # the solver keeps its best point: a run cut by the deadline in the middle of an
+    # interior-point solve must still return an honest network no worse than f = 0
+    import cvxlens
+    rng = np.random.default_rng(7)
+    X = rng.standard_normal((1500, 12))
+    y = np.sin(X @ rng.standard_normal(12) / 2) + 0.1 * rng.standard_normal(1500)
+    prob = cvxlens.Problem(X, y, beta=1.0)
+    sol = cvxlens.solve(prob, "lasso", patterns=300, time_limit=2, tol=1e-8)
+    assert sol.objective <= 0.5 * float(y @ y) * (1 + 1e-12)
+    assert sol.objective == pytest.approx(prob.objective(sol.network), rel=1e-9)
+    assert sol.lower_bound <= sol.objective
+
+
+def test_projection_survives_thousands_of_nearly_parallel_rows():
+    from cvxlens_lasso import _recover as R
+    t = np.linspace(0, 30, 3003)
+    s = np.sin(t)
+    Xa = np.hstack([np.stack([s[i:i + 3000] for i in range(3)], axis=1), np.ones((3000, 1))])
+    rng = np.random.default_rng(0)
+    mask = Xa @ rng.standard_normal(4) >= 0
+    for _ in range(5):
+        z = rng.standard_normal(4)
+        p = R.project_cone(Xa, mask, z)
+        A = R.cone_rows(Xa, mask)
+        assert np.linalg.norm(p) <= np.linalg.norm(z) * (1 + 1e-9)
+        assert (A @ p).min() >= -1e-8 * np.linalg.norm(z) * np.linalg.norm(A, axis=1).max()
+        # Moreau: z - p is in the polar cone, orthogonal to p
+        assert abs((z - p) @ p) <= 1e-8 * np.linalg.norm(z) ** 2

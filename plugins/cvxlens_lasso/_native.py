@@ -223,7 +223,7 @@ def solve_gated_ws(Xa, Dm, y, beta, pen, free_offset=False, tol=1e-6, max_iter=2
         if not cand:
             break
         ws += cand
-    if best[0] < J:
+    if best[0] < J or not np.isfinite(J):
         J, keys, U, lam = best
         vals = R.gated_polar(Xa, Dm, lam)
         gap = (J - R.lower_bound_from("squared", y, lam, beta, float(vals.max()))) / \
@@ -417,7 +417,7 @@ def solve_exact_ws(Xa, Dm, y, beta, pen, free_offset=False, tol=1e-6, max_iter=2
             ws.append((i, s))
             if (i, s) not in rowsets:
                 rowsets[(i, s)] = _near_rows(g)
-    if best[0] < J:
+    if best[0] < J or not np.isfinite(J):
         J, keys, U, lam = best
         gap = np.inf
     if status != "converged" and np.isfinite(J):

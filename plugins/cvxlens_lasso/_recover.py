@@ -30,10 +30,27 @@ def project_cone(Xa: np.ndarray, mask_col: np.ndarray, z: np.ndarray) -> np.ndar
     """
     A = cone_rows(Xa, mask_col)
     viol = A @ z
-    if np.all(viol >= 0):
+    # round-off violations (1e-16 relative) are not worth an n-column NNLS
+    if np.all(viol >= -1e-13 * np.linalg.norm(A, axis=1) * np.linalg.norm(z)):
         return z.copy()
-    mu, _ = nnls(A.T, -z, maxiter=50 * A.shape[0])
-    return z + A.T @ mu
+    try:
+        mu, _ = nnls(A.T, -z, maxiter=50 * A.shape[0])
+        p = z + A.T @ mu
+    except RuntimeError:  # iteration limit
+        p = None
+    # a projection onto a convex cone is never longer than z and satisfies every row; if the
+    # Lawson-Hanson iterate is not (seen with thousands of nearly parallel rows), use BVLS
+    if p is None or not _is_projection(A, z, p):
+        from scipy.optimize import lsq_linear
+        mu = lsq_linear(A.T, -z, bounds=(0.0, np.inf), method="bvls", tol=1e-12).x
+        p = z + A.T @ mu
+    return p
+
+
+def _is_projection(A, z, p, tol=1e-9):
+    nz = np.linalg.norm(z)
+    return bool(np.all(np.isfinite(p)) and np.linalg.norm(p) <= nz * (1 + tol) + 1e-300
+                and np.all(A @ p >= -tol * np.linalg.norm(A, axis=1) * max(nz, 1e-300)))
 
 
 def cone_support(Xa: np.ndarray, mask_col: np.ndarray, g: np.ndarray) -> float:
