@@ -233,6 +233,19 @@ def _init_from_network(problem, Xa, Dm, network, gated):
 def _decompose(Xa, Dm, gates, gated_groups, dl=None):
     """Cone decomposition of each gated group w_i = u_i - v_i (u_i, v_i in K_i)."""
     cols, signs, pats = [], [], []
+
+    def add(u, v, i, thr):
+        """Neurons +u and -v of pattern i (those with norm above thr)."""
+        for vec, sgn in ((u, 1.0), (v, -1.0)):
+            if np.linalg.norm(vec) > thr:
+                cols.append(vec)
+                signs.append(sgn)
+                pats.append(i)
+
+    def done():
+        U = np.array(cols).T if cols else np.zeros((Xa.shape[1], 0))
+        return R.Groups(U, signs, pats, gated_groups.c)
+
     socp = None if (dl is not None and dl.expired()) else \
         R.decompose_socp(Xa, Dm, gated_groups.U, gated_groups.pat)
     if socp is not None:
@@ -242,14 +255,8 @@ def _decompose(Xa, Dm, gates, gated_groups, dl=None):
             u = R.project_cone(Xa, Dm[:, i], Uo[:, j])
             v = R.project_cone(Xa, Dm[:, i], Vo[:, j])
             # exactness: u - v must equal w; repair the tiny defect along the cone
-            for vec, sgn in ((u, 1.0), (v, -1.0)):
-                if np.linalg.norm(vec) > 1e-12 * max(1.0, np.linalg.norm(gated_groups.U[:, j])):
-                    cols.append(vec)
-                    signs.append(sgn)
-                    pats.append(i)
-        dd = Xa.shape[1]
-        U = np.array(cols).T if cols else np.zeros((dd, 0))
-        return R.Groups(U, signs, pats, gated_groups.c)
+            add(u, v, i, 1e-12 * max(1.0, np.linalg.norm(gated_groups.U[:, j])))
+        return done()
     for j in range(gated_groups.m):
         i = gated_groups.pat[j]
         gate = None
@@ -258,15 +265,8 @@ def _decompose(Xa, Dm, gates, gated_groups, dl=None):
         out = R.cone_decompose(Xa, Dm[:, i], gated_groups.U[:, j], gate)
         if out is None:
             continue  # cone with empty interior: this group cannot be realized; dropped
-        u, v = out
-        for vec, s in ((u, 1.0), (v, -1.0)):
-            if np.linalg.norm(vec) > 0:
-                cols.append(vec)
-                signs.append(s)
-                pats.append(i)
-    dd = Xa.shape[1]
-    U = np.array(cols).T if cols else np.zeros((dd, 0))
-    return R.Groups(U, signs, pats, gated_groups.c)
+        add(*out, i, 0.0)
+    return done()
 
 
 def _certificate(problem, Xa, Dm, kind, lam, pen, gated, dl, more_lams=()):
