@@ -113,7 +113,10 @@ def enumerate_patterns(X, max_patterns: int = DEFAULT_MAX_PATTERNS) -> np.ndarra
     X = _validate_X(X)
     n, d = X.shape
     norms = np.linalg.norm(X, axis=1)
-    nonzero = norms > _TOL * max(1.0, norms.max(initial=0.0))
+    # only exactly-zero rows are always active: a tiny nonzero row still splits the cells of
+    # 1[X g >= 0] (treating |x| <= 1e-9 as zero lost half the cells and made a "global" bound
+    # of the exact program exceed a sampled network's J)
+    nonzero = norms > 0
     # rank reduction: the arrangement lives in the row space of X
     if nonzero.any():
         _, s, Vt = np.linalg.svd(X[nonzero], full_matrices=False)

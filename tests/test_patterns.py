@@ -95,3 +95,15 @@ def test_bad_inputs():
         sample_patterns(np.ones((3, 2)), 0)
     with pytest.raises(ValueError, match="NaN"):
         enumerate_patterns(np.array([[np.nan, 1.0]]))
+
+
+def test_tiny_nonzero_row_still_splits_cells():
+    # a row of norm 1e-9 is a genuine hyperplane of 1[X g >= 0]: enumeration must contain every
+    # pattern Gaussian gates produce (it used to treat the row as zero and lose half the cells)
+    rng = np.random.default_rng(3)
+    X = np.column_stack([-np.abs(rng.standard_normal(20)) - 0.5, rng.standard_normal(20)])
+    X = np.vstack([X, [[1e-9, 0.0]]])
+    D = enumerate_patterns(X)
+    have = {tuple(c) for c in D.T}
+    Ds = sample_patterns(X, 20000, seed=0)
+    assert all(tuple(c) in have for c in Ds.T)
